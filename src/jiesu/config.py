@@ -1,0 +1,71 @@
+"""Settings: the only place that reads the environment.
+
+Every setting has a default that works on a fresh machine, a `JIESU_` environment name and a
+one-line description; `jiesu settings` prints them and a test checks they are all documented.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-insecure-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration of one Jiesu installation."""
+
+    model_config = SettingsConfigDict(env_prefix="JIESU_", extra="ignore")
+
+    env: str = Field("development", description="development | test | production")
+    data_dir: Path = Field(
+        Path("./jiesu-data"), description="Folder for the SQLite file and other data"
+    )
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: SQLite file jiesu.db in the data dir"
+    )
+    timezone: str = Field("Asia/Shanghai", description="The city's time zone (IANA name)")
+    secret_key: str = Field(DEV_SECRET, description="Secret for signing; must be set in production")
+    log_level: str = Field("INFO", description="DEBUG | INFO | WARNING | ERROR")
+    log_json: bool = Field(False, description="Write logs as JSON lines instead of console text")
+    tick_seconds: int = Field(
+        60, ge=5, description="How often `jiesu serve` runs the overdue check (seconds)"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name like Asia/Shanghai"
+            ) from exc
+        return value
+
+    @model_validator(mode="after")
+    def _no_placeholder_secret_in_production(self) -> Settings:
+        # A production site with the published development secret would accept forged tokens.
+        if self.env == "production" and self.secret_key == DEV_SECRET:
+            raise ValueError(
+                "JIESU_SECRET_KEY must be set to a private value when JIESU_ENV=production"
+            )
+        return self
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'jiesu.db').resolve()}"
+
+
+def get_settings() -> Settings:
+    return Settings()

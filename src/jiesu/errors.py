@@ -1,0 +1,83 @@
+"""Domain errors and their one JSON shape.
+
+    JiesuError (500)
+     ├── BadInput (422)          a field has a bad value; names the field
+     │    └── UnknownReference   an unknown category/area/unit code, with valid hints
+     ├── NotAuthenticated (401)
+     ├── Forbidden (403)
+     ├── NotFound (404)
+     ├── Conflict (409)
+     │    └── IllegalAction      a workflow action not allowed in the current state
+     └── ConfigError (500)       a broken installation (e.g. calendar year missing)
+
+Every error renders as ``{"error": {"code", "message", "fields": [{"field", "problem"}], ...}}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class JiesuError(Exception):
+    status_code = 500
+    code = "error"
+
+    def __init__(self, message: str, *, fields: list[dict[str, str]] | None = None, **extra: Any):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or []
+        self.extra = extra
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.fields:
+            body["fields"] = self.fields
+        body.update(self.extra)
+        return {"error": body}
+
+
+class BadInput(JiesuError):
+    status_code = 422
+    code = "bad_input"
+
+    def __init__(self, field: str, problem: str, **extra: Any):
+        super().__init__(
+            f"{field}: {problem}", fields=[{"field": field, "problem": problem}], **extra
+        )
+
+
+class UnknownReference(BadInput):
+    code = "unknown_reference"
+
+    def __init__(self, field: str, value: str, hints: list[str]):
+        hint = f"; did you mean one of: {', '.join(hints)}" if hints else ""
+        super().__init__(field, f"unknown value {value!r}{hint}", hints=hints)
+
+
+class NotAuthenticated(JiesuError):
+    status_code = 401
+    code = "not_authenticated"
+
+
+class Forbidden(JiesuError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(JiesuError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(JiesuError):
+    status_code = 409
+    code = "conflict"
+
+
+class IllegalAction(Conflict):
+    code = "illegal_action"
+
+
+class ConfigError(JiesuError):
+    status_code = 500
+    code = "configuration"

@@ -1,0 +1,101 @@
+"""submit_request(): the one door every channel goes through."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jiesu.city.service import CityContext, find_area, find_category
+from jiesu.errors import BadInput
+from jiesu.intake.schemas import RequestIn
+from jiesu.kit.ids import new_ticket
+from jiesu.logs import get_logger
+from jiesu.people.service import Actor
+from jiesu.workflow.events import append_event
+from jiesu.workflow.models import Contact, ServiceRequest
+
+log = get_logger(__name__)
+
+# Clocks of phones and sensors drift; anything further ahead than this is a mistake.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def _title(text: str) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first[:40] + ("…" if len(first) > 40 else "")
+
+
+def submit_request(
+    session: Session,
+    data: RequestIn,
+    *,
+    actor: Actor,
+    now: datetime,
+    ctx: CityContext,
+    synthetic: bool = False,
+) -> tuple[ServiceRequest, bool]:
+    """Record a new request; returns (request, created). A repeated source_key returns the
+    request made the first time, so a retried submission or import never makes a duplicate."""
+    if data.source_key:
+        existing = session.scalar(
+            select(ServiceRequest).where(ServiceRequest.source_key == data.source_key)
+        )
+        if existing is not None:
+            return existing, False
+    received_at = data.received_at or now
+    if received_at > now + FUTURE_TOLERANCE:
+        raise BadInput("received_at", f"{received_at.isoformat()} is in the future")
+    category = find_category(session, data.category) if data.category else None
+    area = find_area(session, data.area) if data.area else None
+    req = ServiceRequest(
+        ticket=_unique_ticket(session, received_at, ctx),
+        channel=data.channel,
+        received_at=received_at,
+        title=data.title or _title(data.text),
+        text=data.text,
+        address=data.address,
+        lat=data.lat,
+        lon=data.lon,
+        area=area,
+        category=category,
+        category_confirmed=category is not None,
+        urgency=data.urgency or (category.urgency if category else "general"),
+        status="received",
+        source_key=data.source_key,
+        synthetic=synthetic,
+        updated_at=now,
+    )
+    session.add(req)
+    if data.contact is not None:
+        c = data.contact
+        req.contact = Contact(name=c.name, phone=c.phone, email=c.email, wants_reply=c.wants_reply)
+    session.flush()
+    # Personal data stays out of the event log: the log is permanent, contacts can be erased.
+    append_event(
+        session,
+        req,
+        kind="received",
+        actor=actor,
+        at=now,
+        to_status="received",
+        payload={
+            "channel": req.channel,
+            "received_at": received_at.isoformat(),
+            "category": category.code if category else None,
+            "area": area.code if area else None,
+            "urgency": req.urgency,
+        },
+    )
+    session.flush()
+    log.info("request.received", ticket=req.ticket, channel=req.channel, actor=actor.name)
+    return req, True
+
+
+def _unique_ticket(session: Session, received_at: datetime, ctx: CityContext) -> str:
+    for _ in range(10):
+        ticket = new_ticket(received_at, ctx.tz)
+        if session.scalar(select(ServiceRequest.id).where(ServiceRequest.ticket == ticket)) is None:
+            return ticket
+    raise RuntimeError("could not find a free ticket number in 10 tries")

@@ -1,0 +1,354 @@
+"""Apply workflow actions: check the transition, change the request, write the event.
+
+``apply_action`` is the one function that changes a request's status. State, event and
+deadlines change in the caller's transaction, so either all of them land or none does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jiesu.city.models import URGENCY_CLASSES
+from jiesu.city.service import CityContext, find_category, find_unit
+from jiesu.errors import BadInput, Forbidden, IllegalAction, NotFound
+from jiesu.logs import get_logger
+from jiesu.people.service import SYSTEM_ACTOR, Actor
+from jiesu.workflow.deadlines import start_clock
+from jiesu.workflow.events import append_event
+from jiesu.workflow.models import Event, ServiceRequest
+from jiesu.workflow.transitions import TRANSITIONS, allowed_actions, target_status
+
+log = get_logger(__name__)
+
+SATISFACTION = ("satisfied", "basically", "unsatisfied")
+MAX_NOTE = 10_000
+
+
+@dataclass
+class Step:
+    """What one action handler sees."""
+
+    session: Session
+    request: ServiceRequest
+    params: dict[str, Any]
+    actor: Actor
+    now: datetime
+    ctx: CityContext
+
+    def text(self, name: str, *, required: bool = True) -> str | None:
+        value = self.params.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                raise BadInput(name, "is required for this action")
+            return None
+        if not isinstance(value, str):
+            raise BadInput(name, "must be text")
+        if len(value) > MAX_NOTE:
+            raise BadInput(name, f"is {len(value)} characters long; the limit is {MAX_NOTE}")
+        return value.strip()
+
+
+def _dispatch(s: Step) -> dict[str, Any]:
+    req = s.request
+    payload: dict[str, Any] = {}
+    if s.params.get("category"):
+        req.category = find_category(s.session, s.params["category"])
+        req.category_confirmed = True
+        payload["category"] = req.category.code
+    if req.category is None:
+        raise BadInput("category", "set a category before dispatching")
+    if s.params.get("urgency"):
+        if s.params["urgency"] not in URGENCY_CLASSES:
+            raise BadInput("urgency", f"must be one of {', '.join(URGENCY_CLASSES)}")
+        req.urgency = s.params["urgency"]
+    unit_code = s.text("unit")
+    assert unit_code is not None
+    unit = find_unit(s.session, unit_code)
+    assisting = [
+        find_unit(s.session, c, "assisting_units") for c in s.params.get("assisting_units") or []
+    ]
+    if unit in assisting:
+        raise BadInput("assisting_units", "the lead unit cannot also assist")
+    req.lead_unit, req.assisting_units, req.dispatched_at = unit, assisting, s.now
+    payload.update(
+        unit=unit.code,
+        unit_name=unit.name,
+        assisting_units=[u.code for u in assisting],
+        urgency=req.urgency,
+        **start_clock(req, s.ctx, s.now),
+    )
+    if note := s.text("note", required=False):
+        payload["note"] = note
+    return payload
+
+
+def _accept(s: Step) -> dict[str, Any]:
+    s.request.accepted_at = s.now
+    late = s.request.response_due is not None and s.now > s.request.response_due
+    s.request.response_overdue = s.request.response_overdue or late
+    return {"unit": _unit_code(s.request), "late": late}
+
+
+def _return(s: Step) -> dict[str, Any]:
+    req = s.request
+    payload = {"unit": _unit_code(req), "reason": s.text("reason")}
+    req.return_count += 1
+    req.lead_unit, req.assisting_units, req.accepted_at = None, [], None
+    return payload
+
+
+def _transfer(s: Step) -> dict[str, Any]:
+    req = s.request
+    reason = s.text("reason")
+    unit_code = s.text("unit")
+    assert unit_code is not None
+    unit = find_unit(s.session, unit_code)
+    if unit.id == req.lead_unit_id:
+        raise BadInput("unit", "the request is already with this unit")
+    previous = _unit_code(req)
+    req.lead_unit, req.accepted_at, req.dispatched_at = unit, None, s.now
+    return {
+        "from_unit": previous,
+        "unit": unit.code,
+        "unit_name": unit.name,
+        "reason": reason,
+        **start_clock(req, s.ctx, s.now),
+    }
+
+
+def _reply(s: Step) -> dict[str, Any]:
+    req = s.request
+    req.replied_at = s.now
+    late = req.handling_due is not None and s.now > req.handling_due
+    req.handling_overdue = req.handling_overdue or late
+    return {"unit": _unit_code(req), "text": s.text("text"), "late": late}
+
+
+def _call_back(s: Step) -> dict[str, Any]:
+    solved = s.params.get("solved")
+    if not isinstance(solved, bool):
+        raise BadInput(
+            "solved", "must be true or false: did the citizen say the problem was solved?"
+        )
+    satisfaction = s.params.get("satisfaction")
+    if satisfaction not in SATISFACTION:
+        raise BadInput("satisfaction", f"must be one of {', '.join(SATISFACTION)}")
+    s.request.solved, s.request.satisfaction = solved, satisfaction
+    payload: dict[str, Any] = {"solved": solved, "satisfaction": satisfaction}
+    if note := s.text("note", required=False):
+        payload["note"] = note
+    return payload
+
+
+def _close(s: Step) -> dict[str, Any]:
+    s.request.closed_at = s.now
+    note = s.text("note", required=False)
+    return {"note": note} if note else {}
+
+
+def _reopen(s: Step) -> dict[str, Any]:
+    req = s.request
+    if req.lead_unit is None:
+        raise BadInput("unit", "the request has no lead unit to reopen with")
+    reason = s.text("reason")
+    req.reopen_count += 1
+    req.closed_at = req.accepted_at = req.replied_at = None
+    req.solved = req.satisfaction = None
+    req.dispatched_at = s.now
+    return {
+        "unit": req.lead_unit.code,
+        "reason": reason,
+        **start_clock(req, s.ctx, s.now, may_shorten=True),
+    }
+
+
+def _merge(s: Step) -> dict[str, Any]:
+    into = s.text("into")
+    target = s.session.scalar(select(ServiceRequest).where(ServiceRequest.ticket == into))
+    if target is None:
+        raise BadInput("into", f"no request with ticket {into!r}")
+    if target.id == s.request.id:
+        raise BadInput("into", "a request cannot be merged into itself")
+    if target.status in ("merged", "invalid"):
+        raise BadInput(
+            "into", f"request {into} is {target.status}; merge into its original instead"
+        )
+    s.request.duplicate_of, s.request.closed_at = target, s.now
+    return {"into": target.ticket}
+
+
+def _mark_invalid(s: Step) -> dict[str, Any]:
+    s.request.prior_status = s.request.status
+    return {"reason": s.text("reason")}
+
+
+def _confirm_invalid(s: Step) -> dict[str, Any]:
+    s.request.closed_at = s.now
+    s.request.prior_status = None
+    note = s.text("note", required=False)
+    return {"note": note} if note else {}
+
+
+def _reject_invalid(s: Step) -> dict[str, Any]:
+    req = s.request
+    req.prior_status = None
+    req.lead_unit, req.assisting_units = None, []
+    return {"reason": s.text("reason")}
+
+
+def _note(s: Step) -> dict[str, Any]:
+    return {"text": s.text("text")}
+
+
+HANDLERS: dict[str, Callable[[Step], dict[str, Any]]] = {
+    "dispatch": _dispatch,
+    "accept": _accept,
+    "return": _return,
+    "transfer": _transfer,
+    "reply": _reply,
+    "call_back": _call_back,
+    "close": _close,
+    "reopen": _reopen,
+    "merge": _merge,
+    "mark_invalid": _mark_invalid,
+    "confirm_invalid": _confirm_invalid,
+    "reject_invalid": _reject_invalid,
+    "note": _note,
+}
+assert set(HANDLERS) == set(TRANSITIONS), "every transition needs exactly one handler"
+
+
+def _unit_code(req: ServiceRequest) -> str | None:
+    return req.lead_unit.code if req.lead_unit else None
+
+
+def check_action(request: ServiceRequest, action: str, actor: Actor) -> None:
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise BadInput("action", f"unknown action {action!r}; actions are {', '.join(TRANSITIONS)}")
+    if request.status not in transition.sources:
+        allowed = allowed_actions(request.status, actor.role)
+        raise IllegalAction(
+            f"cannot {action} request {request.ticket}: it is {request.status}; "
+            f"allowed now: {', '.join(allowed) or 'none'}",
+            status=request.status,
+            allowed_actions=allowed,
+        )
+    if actor.role not in transition.roles:
+        raise Forbidden(
+            f"role {actor.role} may not {action}; roles that may: {', '.join(sorted(transition.roles))}"
+        )
+    if (
+        actor.role == "handler"
+        and (transition.lead_unit_only or action == "mark_invalid")
+        and (actor.unit_id is None or actor.unit_id != request.lead_unit_id)
+    ):
+        raise Forbidden(f"only the lead unit's handlers may {action} request {request.ticket}")
+
+
+def apply_action(
+    session: Session,
+    request: ServiceRequest,
+    action: str,
+    *,
+    actor: Actor,
+    now: datetime,
+    ctx: CityContext,
+    params: dict[str, Any] | None = None,
+) -> Event:
+    check_action(request, action, actor)
+    from_status = request.status
+    payload = HANDLERS[action](Step(session, request, params or {}, actor, now, ctx))
+    request.status = target_status(action, from_status)
+    event = append_event(
+        session,
+        request,
+        kind=action,
+        actor=actor,
+        at=now,
+        payload=payload,
+        from_status=from_status,
+        to_status=request.status,
+    )
+    session.flush()
+    log.info(f"request.{action}", ticket=request.ticket, actor=actor.name, status=request.status)
+    return event
+
+
+def actions_for(request: ServiceRequest, actor: Actor) -> list[str]:
+    """Actions this actor may take now (what the UI shows as buttons)."""
+    out = []
+    for action in allowed_actions(request.status, actor.role):
+        try:
+            check_action(request, action, actor)
+        except (Forbidden, IllegalAction):
+            continue
+        out.append(action)
+    return out
+
+
+def get_by_ticket(session: Session, ticket: str) -> ServiceRequest:
+    req = session.scalar(select(ServiceRequest).where(ServiceRequest.ticket == ticket))
+    if req is None:
+        raise NotFound(
+            f"no request with ticket {ticket!r}",
+            fields=[{"field": "ticket", "problem": "not found"}],
+        )
+    return req
+
+
+@dataclass
+class TickResult:
+    response_overdue: int = 0
+    handling_overdue: int = 0
+    digests: int = 0
+
+
+def mark_overdue(session: Session, *, now: datetime) -> TickResult:
+    """Flag requests whose deadlines passed, once each, with an event the unit can see."""
+    result = TickResult()
+    late_response = select(ServiceRequest).where(
+        ServiceRequest.status == "dispatched",
+        ServiceRequest.response_overdue.is_(False),
+        ServiceRequest.response_due < now,
+    )
+    for req in session.scalars(late_response):
+        req.response_overdue = True
+        _overdue_event(session, req, "response", req.response_due, now)
+        result.response_overdue += 1
+    late_handling = select(ServiceRequest).where(
+        ServiceRequest.status.in_(("dispatched", "accepted")),
+        ServiceRequest.handling_overdue.is_(False),
+        ServiceRequest.handling_due < now,
+    )
+    for req in session.scalars(late_handling):
+        req.handling_overdue = True
+        _overdue_event(session, req, "handling", req.handling_due, now)
+        result.handling_overdue += 1
+    session.flush()
+    return result
+
+
+def _overdue_event(
+    session: Session, req: ServiceRequest, which: str, due: datetime | None, now: datetime
+) -> None:
+    append_event(
+        session,
+        req,
+        kind="overdue",
+        actor=SYSTEM_ACTOR,
+        at=now,
+        payload={
+            "deadline": which,
+            "due": due.isoformat() if due else None,
+            "unit": _unit_code(req),
+        },
+        from_status=req.status,
+        to_status=req.status,
+    )

@@ -1,0 +1,90 @@
+"""Test databases: every DB test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from JIESU_TEST_PG_URL; with JIESU_REQUIRE_PG=1 (CI) a missing or unreachable
+server fails the run instead of skipping, so the PostgreSQL half can never silently vanish.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from jiesu.db.base import Base
+from jiesu.db.engine import is_sqlite, make_engine
+from jiesu.db.migrate import upgrade
+from jiesu.kit.clock import FixedClock
+
+PG_URL = os.environ.get("JIESU_TEST_PG_URL", "")
+REQUIRE_PG = os.environ.get("JIESU_REQUIRE_PG") == "1"
+
+
+def _reset_pg(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    else:
+        if not PG_URL:
+            if REQUIRE_PG:
+                pytest.fail("JIESU_REQUIRE_PG=1 but JIESU_TEST_PG_URL is not set")
+            pytest.skip("PostgreSQL tests need JIESU_TEST_PG_URL")
+        url = PG_URL
+        try:
+            _reset_pg(url)
+        except Exception as exc:  # a down server must fail loudly in CI
+            if REQUIRE_PG:
+                pytest.fail(f"PostgreSQL at {url} is not usable: {exc}")
+            pytest.skip(f"PostgreSQL not reachable: {exc}")
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def db_engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+def wipe(engine: Engine) -> None:
+    tables = list(reversed(Base.metadata.sorted_tables))
+    with engine.begin() as conn:
+        if is_sqlite(str(engine.url)):
+            for table in tables:
+                conn.execute(table.delete())
+        else:
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def session(db_engine: Engine) -> Iterator[Session]:
+    """A session on a clean database; the test decides when to commit."""
+    wipe(db_engine)
+    with Session(db_engine, expire_on_commit=False) as s:
+        yield s
+        s.rollback()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    # A Monday morning in Beijing, well inside the built-in calendar.
+    return FixedClock(datetime(2026, 11, 2, 1, 30, tzinfo=UTC))
+
+
+@pytest.fixture
+def tmp_data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "jiesu-data"
