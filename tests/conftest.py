@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from jiesu.db.base import Base
@@ -24,11 +25,24 @@ PG_URL = os.environ.get("JIESU_TEST_PG_URL", "")
 REQUIRE_PG = os.environ.get("JIESU_REQUIRE_PG") == "1"
 
 
-def _reset_pg(url: str) -> None:
+def _private_schema(url: str) -> str:
+    """A schema of this test run's own, so parallel runs on one database never collide."""
+    schema = f"jiesu_test_{os.getpid()}"
     engine = make_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    u = make_url(url)
+    return u.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False
+    )
+
+
+def _drop_schema(url: str) -> None:
+    engine = make_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS jiesu_test_{os.getpid()} CASCADE"))
     engine.dispose()
 
 
@@ -41,14 +55,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             if REQUIRE_PG:
                 pytest.fail("JIESU_REQUIRE_PG=1 but JIESU_TEST_PG_URL is not set")
             pytest.skip("PostgreSQL tests need JIESU_TEST_PG_URL")
-        url = PG_URL
         try:
-            _reset_pg(url)
+            url = _private_schema(PG_URL)
         except Exception as exc:  # a down server must fail loudly in CI
             if REQUIRE_PG:
                 pytest.fail(f"PostgreSQL at {url} is not usable: {exc}")
             pytest.skip(f"PostgreSQL not reachable: {exc}")
     upgrade(url)
+    if request.param == "postgresql":
+        request.addfinalizer(lambda: _drop_schema(url))
     return url
 
 

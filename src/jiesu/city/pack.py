@@ -197,7 +197,8 @@ def _read_city(path: Path, problems: list[str]) -> dict[str, Any]:
     unknown = sorted(set(classes) - set(URGENCY_CLASSES))
     if unknown:
         problems.append(
-            f"city.yaml: unknown urgency class(es) {', '.join(unknown)}; use {', '.join(URGENCY_CLASSES)}"
+            f"city.yaml: unknown urgency class(es) {', '.join(unknown)}; "
+            f"use {', '.join(URGENCY_CLASSES)}"
         )
     data["code"] = str(data.get("code", ""))
     return data
@@ -226,7 +227,8 @@ def _read_areas(folder: Path, problems: list[str]) -> list[AreaRow]:
             up = seen.get(parent)
             if up is None:
                 problems.append(
-                    f"{where}: parent_code {parent} not found (a parent must come on an earlier row)"
+                    f"{where}: parent_code {parent} not found "
+                    "(a parent must come on an earlier row)"
                 )
             elif AREA_LEVELS.index(r["level"]) <= AREA_LEVELS.index(up.level):
                 problems.append(f"{where}: a {r['level']} cannot sit under the {up.level} {parent}")

@@ -55,18 +55,16 @@ class Step:
 
 
 def _dispatch(s: Step) -> dict[str, Any]:
+    # Check every parameter before changing anything: a refused action leaves the request as it was.
     req = s.request
     payload: dict[str, Any] = {}
+    category = req.category
     if s.params.get("category"):
-        req.category = find_category(s.session, s.params["category"])
-        req.category_confirmed = True
-        payload["category"] = req.category.code
-    if req.category is None:
+        category = find_category(s.session, s.params["category"])
+    if category is None:
         raise BadInput("category", "set a category before dispatching")
-    if s.params.get("urgency"):
-        if s.params["urgency"] not in URGENCY_CLASSES:
-            raise BadInput("urgency", f"must be one of {', '.join(URGENCY_CLASSES)}")
-        req.urgency = s.params["urgency"]
+    if s.params.get("urgency") and s.params["urgency"] not in URGENCY_CLASSES:
+        raise BadInput("urgency", f"must be one of {', '.join(URGENCY_CLASSES)}")
     unit_code = s.text("unit")
     assert unit_code is not None
     unit = find_unit(s.session, unit_code)
@@ -75,6 +73,12 @@ def _dispatch(s: Step) -> dict[str, Any]:
     ]
     if unit in assisting:
         raise BadInput("assisting_units", "the lead unit cannot also assist")
+    note = s.text("note", required=False)
+    if s.params.get("category"):
+        req.category, req.category_confirmed = category, True
+        payload["category"] = category.code
+    if s.params.get("urgency"):
+        req.urgency = s.params["urgency"]
     req.lead_unit, req.assisting_units, req.dispatched_at = unit, assisting, s.now
     payload.update(
         unit=unit.code,
@@ -83,7 +87,7 @@ def _dispatch(s: Step) -> dict[str, Any]:
         urgency=req.urgency,
         **start_clock(req, s.ctx, s.now),
     )
-    if note := s.text("note", required=False):
+    if note:
         payload["note"] = note
     return payload
 
@@ -124,10 +128,11 @@ def _transfer(s: Step) -> dict[str, Any]:
 
 def _reply(s: Step) -> dict[str, Any]:
     req = s.request
+    text = s.text("text")
     req.replied_at = s.now
     late = req.handling_due is not None and s.now > req.handling_due
     req.handling_overdue = req.handling_overdue or late
-    return {"unit": _unit_code(req), "text": s.text("text"), "late": late}
+    return {"unit": _unit_code(req), "text": text, "late": late}
 
 
 def _call_back(s: Step) -> dict[str, Any]:
@@ -139,16 +144,17 @@ def _call_back(s: Step) -> dict[str, Any]:
     satisfaction = s.params.get("satisfaction")
     if satisfaction not in SATISFACTION:
         raise BadInput("satisfaction", f"must be one of {', '.join(SATISFACTION)}")
+    note = s.text("note", required=False)
     s.request.solved, s.request.satisfaction = solved, satisfaction
     payload: dict[str, Any] = {"solved": solved, "satisfaction": satisfaction}
-    if note := s.text("note", required=False):
+    if note:
         payload["note"] = note
     return payload
 
 
 def _close(s: Step) -> dict[str, Any]:
-    s.request.closed_at = s.now
     note = s.text("note", required=False)
+    s.request.closed_at = s.now
     return {"note": note} if note else {}
 
 
@@ -184,22 +190,24 @@ def _merge(s: Step) -> dict[str, Any]:
 
 
 def _mark_invalid(s: Step) -> dict[str, Any]:
+    reason = s.text("reason")
     s.request.prior_status = s.request.status
-    return {"reason": s.text("reason")}
+    return {"reason": reason}
 
 
 def _confirm_invalid(s: Step) -> dict[str, Any]:
+    note = s.text("note", required=False)
     s.request.closed_at = s.now
     s.request.prior_status = None
-    note = s.text("note", required=False)
     return {"note": note} if note else {}
 
 
 def _reject_invalid(s: Step) -> dict[str, Any]:
     req = s.request
+    reason = s.text("reason")
     req.prior_status = None
     req.lead_unit, req.assisting_units = None, []
-    return {"reason": s.text("reason")}
+    return {"reason": reason}
 
 
 def _note(s: Step) -> dict[str, Any]:
@@ -241,9 +249,8 @@ def check_action(request: ServiceRequest, action: str, actor: Actor) -> None:
             allowed_actions=allowed,
         )
     if actor.role not in transition.roles:
-        raise Forbidden(
-            f"role {actor.role} may not {action}; roles that may: {', '.join(sorted(transition.roles))}"
-        )
+        roles = ", ".join(sorted(transition.roles))
+        raise Forbidden(f"role {actor.role} may not {action}; roles that may: {roles}")
     if (
         actor.role == "handler"
         and (transition.lead_unit_only or action == "mark_invalid")

@@ -1,0 +1,19 @@
+"""The native REST API under /api/v1: each domain's router, included here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from jiesu.city.endpoints import router as city
+from jiesu.intake.endpoints import router as intake
+from jiesu.people.endpoints import router as people
+from jiesu.workflow.endpoints import router as workflow
+
+api = APIRouter(prefix="/api/v1")
+for router in (people, intake, workflow, city):
+    api.include_router(router)
+
+
+@api.get("/health", tags=["meta"])
+async def health() -> dict[str, str]:
+    return {"status": "ok"}

@@ -1,0 +1,112 @@
+"""create_app(): middleware, error handlers, routers, the overdue schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from jiesu import __version__
+from jiesu.api import api
+from jiesu.config import Settings
+from jiesu.db.engine import make_async_engine, make_async_sessionmaker
+from jiesu.errors import JiesuError
+from jiesu.jobs import run_tick
+from jiesu.kit.clock import Clock, SystemClock
+from jiesu.logs import configure_logging, get_logger
+
+log = get_logger(__name__)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    # ("body", "contact", "phone") → "contact.phone"; the location kind is in the message.
+    parts = (
+        [str(p) for p in loc[1:]]
+        if loc and loc[0] in ("body", "query", "path")
+        else list(map(str, loc))
+    )
+    return ".".join(parts) or str(loc[0] if loc else "body")
+
+
+def _problem(message: str) -> str:
+    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+async def _jiesu_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, JiesuError)
+    if exc.status_code >= 500:
+        log.error("request.failed", code=exc.code, message=exc.message)
+    return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = [
+        {"field": _field_name(tuple(e["loc"])), "problem": _problem(e["msg"])} for e in exc.errors()
+    ]
+    message = "; ".join(f"{f['field']}: {f['problem']}" for f in fields)
+    return JSONResponse(
+        {"error": {"code": "bad_input", "message": message, "fields": fields}}, status_code=422
+    )
+
+
+async def _tick_loop(app: FastAPI) -> None:
+    """Overdue checks and audit digests on a schedule, inside the server process."""
+    settings: Settings = app.state.settings
+    while True:
+        try:
+            async with app.state.sessions() as db:
+                now = app.state.clock.now()
+
+                result = await db.run_sync(lambda s, at=now: run_tick(s, now=at))
+                await db.commit()
+                if result.response_overdue or result.handling_overdue or result.digests:
+                    log.info("workflow.tick", **result.__dict__)
+        except JiesuError as exc:  # e.g. no city loaded yet: keep serving, try again later
+            log.warning("workflow.tick.skipped", reason=exc.message)
+        except Exception:
+            log.exception("workflow.tick.failed")
+        await asyncio.sleep(settings.tick_seconds)
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, schedule: bool = True
+) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_tick_loop(app)) if schedule else None
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Jiesu 接诉",
+        version=__version__,
+        description="Hear every citizen request, dispatch it, make sure it is fixed, prove it.",
+        lifespan=lifespan,
+    )
+    engine = make_async_engine(settings.db_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_async_sessionmaker(engine)
+    app.state.clock = clock or SystemClock()
+    app.add_exception_handler(JiesuError, _jiesu_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.include_router(api)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

@@ -1,0 +1,61 @@
+"""The `jiesu` command: each domain adds its own sub-commands."""
+
+from __future__ import annotations
+
+import typer
+
+from jiesu.city.cli import app as city_app
+from jiesu.city.cli import calendar_app
+from jiesu.clikit import console, settings
+from jiesu.config import Settings
+from jiesu.db.cli import app as db_app
+from jiesu.demo.cli import demo
+from jiesu.people.cli import app as users_app
+from jiesu.privacy.cli import app as audit_app
+from jiesu.workflow.cli import app as workflow_app
+
+app = typer.Typer(
+    help="Jiesu 接诉: hear every citizen request, dispatch it, make sure it is fixed, prove it.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("demo")(demo)
+app.add_typer(db_app, name="db")
+app.add_typer(city_app, name="city")
+app.add_typer(calendar_app, name="calendar")
+app.add_typer(users_app, name="users")
+app.add_typer(workflow_app, name="workflow")
+app.add_typer(audit_app, name="audit")
+
+
+def run_server(s: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from jiesu.app import create_app
+
+    console.print(f"serving on http://{host}:{port}  (Ctrl+C to stop)")
+    uvicorn.run(create_app(s), host=host, port=port, log_level="warning")
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", help="address to listen on"),
+    port: int = typer.Option(8000, help="port to listen on"),
+) -> None:
+    """Serve the API (and run the overdue check on a schedule)."""
+    run_server(settings(), host, port)
+
+
+@app.command("settings")
+def show_settings() -> None:
+    """List every setting, its environment variable, current value and meaning."""
+    s = settings()
+    for name, info in Settings.model_fields.items():
+        value = getattr(s, name)
+        if name == "secret_key":
+            value = "(set)" if value != info.default else "(development default)"
+        console.print(f"JIESU_{name.upper():14} = {value!s:32} {info.description}")
+
+
+if __name__ == "__main__":
+    app()

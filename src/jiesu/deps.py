@@ -1,0 +1,59 @@
+"""Typed FastAPI dependencies: the database session, the clock and the current actor."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jiesu.errors import Forbidden, NotAuthenticated
+from jiesu.kit.clock import Clock
+from jiesu.people.service import Actor, user_for_token
+
+_bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth/token")
+
+
+async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per HTTP request; endpoints commit, anything unhandled rolls back."""
+    async with request.app.state.sessions() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+def get_clock(request: Request) -> Clock:
+    return request.app.state.clock  # type: ignore[no-any-return]
+
+
+DB = Annotated[AsyncSession, Depends(get_db)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+async def get_actor(
+    db: DB,
+    clock: ClockDep,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    if creds is None:
+        raise NotAuthenticated("sign in first: send 'Authorization: Bearer <token>'")
+    now = clock.now()
+
+    def lookup(s: Any) -> Actor:
+        return Actor.of(user_for_token(s, creds.credentials, now=now))
+
+    actor = await db.run_sync(lookup)
+    await db.commit()  # keeps last_used_at
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(get_actor)]
+
+
+def require_role(actor: Actor, *roles: str) -> None:
+    if actor.role not in roles:
+        raise Forbidden(f"this needs one of the roles {', '.join(roles)}; you are {actor.role}")

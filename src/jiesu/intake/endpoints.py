@@ -1,0 +1,36 @@
+"""POST /requests: the native API door into submit_request()."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from sqlalchemy.orm import Session
+
+from jiesu.city.service import city_context
+from jiesu.deps import DB, ClockDep, CurrentActor
+from jiesu.intake.schemas import RequestIn
+from jiesu.intake.service import submit_request
+from jiesu.workflow.endpoints import ERRORS
+from jiesu.workflow.present import detail
+from jiesu.workflow.schemas import RequestOut
+
+router = APIRouter(tags=["requests"])
+
+
+@router.post("/requests", status_code=201, response_model=RequestOut, responses=ERRORS)
+async def create_request(
+    body: RequestIn, db: DB, actor: CurrentActor, clock: ClockDep, response: Response
+) -> RequestOut:
+    """Record a new request. A repeated `source_key` returns the first request (200)."""
+    now = clock.now()
+
+    def work(s: Session) -> tuple[RequestOut, bool]:
+        ctx = city_context(s)
+        req, created = submit_request(s, body, actor=actor, now=now, ctx=ctx)
+        return detail(s, req, ctx.tz, actor), created
+
+    out, created = await db.run_sync(work)
+    await db.commit()
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"/api/v1/requests/{out.ticket}"
+    return out

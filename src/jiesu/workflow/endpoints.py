@@ -1,0 +1,159 @@
+"""Routes for requests: read one with its timeline, list with filters, one route per action."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from pydantic import AwareDatetime, BaseModel
+from sqlalchemy.orm import Session
+
+from jiesu.city.service import city_context, find_area, find_category, find_unit
+from jiesu.deps import DB, ClockDep, CurrentActor
+from jiesu.errors import Forbidden
+from jiesu.people.service import Actor
+from jiesu.workflow.present import detail, summary
+from jiesu.workflow.repository import RequestFilter, list_requests
+from jiesu.workflow.schemas import ACTION_ROUTES, Page, RequestOut
+from jiesu.workflow.service import apply_action, get_by_ticket
+
+router = APIRouter(tags=["requests"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "not signed in"},
+    403: {"description": "your role or unit may not do this"},
+    404: {"description": "no such ticket"},
+    409: {"description": "not allowed in the current status; lists the allowed actions"},
+    422: {"description": "a field is missing or wrong; names the field"},
+}
+
+STAFF_VIEWERS = ("operator", "dispatcher", "supervisor", "analyst", "admin")
+
+
+def _csv(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _can_view(actor: Actor, req: Any) -> None:
+    if actor.role in STAFF_VIEWERS:
+        return
+    if actor.role == "handler" and actor.unit_id is not None:
+        if req.lead_unit_id == actor.unit_id or any(
+            u.id == actor.unit_id for u in req.assisting_units
+        ):
+            return
+        raise Forbidden("this request is not with your unit")
+    if actor.role == "citizen":
+        return  # citizens see the public timeline; contacts stay masked
+    raise Forbidden("your role may not view requests")
+
+
+@router.get("/requests/{ticket}", response_model=RequestOut, responses=ERRORS)
+async def get_request(ticket: str, db: DB, actor: CurrentActor) -> RequestOut:
+    """One request with its full timeline and the actions you may take now."""
+
+    def work(s: Session) -> RequestOut:
+        ctx = city_context(s)
+        req = get_by_ticket(s, ticket)
+        _can_view(actor, req)
+        return detail(s, req, ctx.tz, actor)
+
+    return await db.run_sync(work)
+
+
+@router.get("/requests", response_model=Page, responses=ERRORS)
+async def list_all(
+    db: DB,
+    actor: CurrentActor,
+    status: Annotated[str | None, Query(description="comma-separated statuses")] = None,
+    category: Annotated[
+        str | None, Query(description="category code; includes sub-categories")
+    ] = None,
+    area: Annotated[str | None, Query(description="area code; includes sub-areas")] = None,
+    unit: Annotated[str | None, Query(description="unit code (lead or assisting)")] = None,
+    channel: Annotated[str | None, Query(description="comma-separated channels")] = None,
+    urgency: Annotated[str | None, Query(description="comma-separated urgency classes")] = None,
+    overdue: bool | None = None,
+    received_from: AwareDatetime | None = None,
+    received_to: AwareDatetime | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="words in title or text")] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> Page:
+    """Requests, newest first. Unit handlers see only their own unit's requests."""
+    if actor.role not in (*STAFF_VIEWERS, "handler"):
+        raise Forbidden("your role may not list requests")
+
+    def work(s: Session) -> Page:
+        ctx = city_context(s)
+        f = RequestFilter(
+            status=_csv(status),
+            channel=_csv(channel),
+            urgency=_csv(urgency),
+            overdue=overdue,
+            received_from=received_from,
+            received_to=received_to,
+            q=q,
+        )
+        if category:
+            f.category_path = find_category(s, category).path
+        if area:
+            f.area_path = find_area(s, area).path
+        if unit:
+            f.unit_id = find_unit(s, unit).id
+        if actor.role == "handler":
+            if f.unit_id is not None and f.unit_id != actor.unit_id:
+                raise Forbidden("unit handlers can list only their own unit's requests")
+            f.unit_id = actor.unit_id
+        rows, total = list_requests(s, f, page=page, page_size=page_size)
+        return Page(
+            items=[summary(r, ctx.tz) for r in rows], page=page, page_size=page_size, total=total
+        )
+
+    return await db.run_sync(work)
+
+
+def _action_route(action: str, schema: type[BaseModel] | None) -> Any:
+    async def run(
+        ticket: str, db: DB, actor: Actor, clock: ClockDep, params: dict[str, Any]
+    ) -> RequestOut:
+        now: datetime = clock.now()
+
+        def work(s: Session) -> RequestOut:
+            ctx = city_context(s)
+            req = get_by_ticket(s, ticket)
+            apply_action(s, req, action, actor=actor, now=now, ctx=ctx, params=params)
+            return detail(s, req, ctx.tz, actor)
+
+        out = await db.run_sync(work)
+        await db.commit()
+        return out
+
+    if schema is None:
+
+        async def bare(ticket: str, db: DB, actor: CurrentActor, clock: ClockDep) -> RequestOut:
+            return await run(ticket, db, actor, clock, {})
+
+        return bare
+
+    async def with_body(
+        ticket: str, db: DB, actor: CurrentActor, clock: ClockDep, body: Any = Body()
+    ) -> RequestOut:
+        return await run(ticket, db, actor, clock, body.model_dump(exclude_none=True))
+
+    # The real body type, so that validation and the OpenAPI document are exact.
+    with_body.__annotations__["body"] = schema
+    return with_body
+
+
+for _path, (_action, _schema) in ACTION_ROUTES.items():
+    router.add_api_route(
+        f"/requests/{{ticket}}/{_path}",
+        _action_route(_action, _schema),
+        methods=["POST"],
+        response_model=RequestOut,
+        responses=ERRORS,
+        name=f"request_{_action}",
+        summary=f"{_action.replace('_', ' ')}",
+    )

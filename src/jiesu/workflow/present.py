@@ -1,0 +1,103 @@
+"""Turn ORM rows into API shapes, in the city's time zone, masked for the viewer's role."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jiesu.city.models import Category
+from jiesu.people.service import Actor
+from jiesu.privacy.masking import CONTACT_ROLES, mask_email, mask_name, mask_phone
+from jiesu.workflow.models import Event, ServiceRequest
+from jiesu.workflow.schemas import (
+    CategoryRef,
+    ContactOut,
+    EventOut,
+    Ref,
+    RequestOut,
+    RequestSummary,
+)
+from jiesu.workflow.service import actions_for
+
+
+def _local(dt: datetime | None, tz: ZoneInfo) -> datetime | None:
+    return dt.astimezone(tz) if dt else None
+
+
+def _category(cat: Category | None) -> CategoryRef | None:
+    if cat is None:
+        return None
+    path, node = [], cat
+    while node is not None:
+        path.append(node.name)
+        node = node.parent
+    return CategoryRef(code=cat.code, name=cat.name, path=list(reversed(path)))
+
+
+def summary(req: ServiceRequest, tz: ZoneInfo) -> RequestSummary:
+    return RequestSummary(
+        ticket=req.ticket,
+        status=req.status,
+        channel=req.channel,
+        received_at=req.received_at.astimezone(tz),
+        title=req.title,
+        area=Ref(code=req.area.code, name=req.area.name) if req.area else None,
+        category=_category(req.category),
+        urgency=req.urgency,
+        lead_unit=Ref(code=req.lead_unit.code, name=req.lead_unit.name) if req.lead_unit else None,
+        response_due=_local(req.response_due, tz),
+        handling_due=_local(req.handling_due, tz),
+        response_overdue=req.response_overdue,
+        handling_overdue=req.handling_overdue,
+        synthetic=req.synthetic,
+    )
+
+
+def detail(session: Session, req: ServiceRequest, tz: ZoneInfo, viewer: Actor) -> RequestOut:
+    events = session.scalars(
+        select(Event).where(Event.request_id == req.id).order_by(Event.seq)
+    ).all()
+    contact = None
+    if req.contact is not None:
+        c, full = req.contact, viewer.role in CONTACT_ROLES
+        contact = ContactOut(
+            name=c.name if full else mask_name(c.name),
+            phone=c.phone if full else mask_phone(c.phone),
+            email=c.email if full else mask_email(c.email),
+            masked=not full,
+        )
+    return RequestOut(
+        **summary(req, tz).model_dump(),
+        text=req.text,
+        address=req.address,
+        lat=req.lat,
+        lon=req.lon,
+        category_confirmed=req.category_confirmed,
+        assisting_units=[Ref(code=u.code, name=u.name) for u in req.assisting_units],
+        duplicate_of=req.duplicate_of.ticket if req.duplicate_of else None,
+        dispatched_at=_local(req.dispatched_at, tz),
+        accepted_at=_local(req.accepted_at, tz),
+        replied_at=_local(req.replied_at, tz),
+        closed_at=_local(req.closed_at, tz),
+        return_count=req.return_count,
+        reopen_count=req.reopen_count,
+        solved=req.solved,
+        satisfaction=req.satisfaction,
+        contact=contact,
+        allowed_actions=actions_for(req, viewer),
+        timeline=[
+            EventOut(
+                seq=e.seq,
+                kind=e.kind,
+                at=e.at.astimezone(tz),
+                actor=e.actor,
+                from_status=e.from_status,
+                to_status=e.to_status,
+                payload=e.payload,
+            )
+            for e in events
+        ],
+    )

@@ -1,0 +1,137 @@
+"""Request, timeline and action bodies as the API shows and takes them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Ref(BaseModel):
+    code: str
+    name: str
+
+
+class CategoryRef(Ref):
+    path: list[str] = Field(description="names from the first level down to this category")
+
+
+class ContactOut(BaseModel):
+    name: str
+    phone: str
+    email: str
+    masked: bool
+
+
+class EventOut(BaseModel):
+    seq: int
+    kind: str
+    at: datetime
+    actor: str
+    from_status: str | None
+    to_status: str | None
+    payload: dict[str, Any]
+
+
+class RequestSummary(BaseModel):
+    ticket: str
+    status: str
+    channel: str
+    received_at: datetime
+    title: str
+    area: Ref | None
+    category: CategoryRef | None
+    urgency: str
+    lead_unit: Ref | None
+    response_due: datetime | None
+    handling_due: datetime | None
+    response_overdue: bool
+    handling_overdue: bool
+    synthetic: bool
+
+
+class RequestOut(RequestSummary):
+    text: str
+    address: str
+    lat: float | None
+    lon: float | None
+    category_confirmed: bool
+    assisting_units: list[Ref]
+    duplicate_of: str | None
+    dispatched_at: datetime | None
+    accepted_at: datetime | None
+    replied_at: datetime | None
+    closed_at: datetime | None
+    return_count: int
+    reopen_count: int
+    solved: bool | None
+    satisfaction: str | None
+    contact: ContactOut | None
+    allowed_actions: list[str] = Field(description="actions the current user may take now")
+    timeline: list[EventOut]
+
+
+class Page(BaseModel):
+    items: list[RequestSummary]
+    page: int
+    page_size: int
+    total: int
+
+
+# ---------------------------------------------------------------- action bodies
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class DispatchIn(_Body):
+    unit: str = Field(..., description="lead unit code (or exact name)")
+    assisting_units: list[str] = Field(default_factory=list, description="assisting unit codes")
+    category: str | None = Field(None, description="set or confirm the category")
+    urgency: str | None = None
+    note: str | None = Field(None, max_length=10_000)
+
+
+class TransferIn(_Body):
+    unit: str
+    reason: str = Field(..., min_length=1, max_length=10_000)
+
+
+class ReasonIn(_Body):
+    reason: str = Field(..., min_length=1, max_length=10_000)
+
+
+class TextIn(_Body):
+    text: str = Field(..., min_length=1, max_length=10_000)
+
+
+class NoteIn(_Body):
+    note: str | None = Field(None, max_length=10_000)
+
+
+class CallBackIn(_Body):
+    solved: bool = Field(..., description="did the citizen say the problem was solved?")
+    satisfaction: Literal["satisfied", "basically", "unsatisfied"]
+    note: str | None = Field(None, max_length=10_000)
+
+
+class MergeIn(_Body):
+    into: str = Field(..., description="ticket of the original request")
+
+
+# path segment → (action, body schema)
+ACTION_ROUTES: dict[str, tuple[str, type[BaseModel] | None]] = {
+    "dispatch": ("dispatch", DispatchIn),
+    "accept": ("accept", None),
+    "return": ("return", ReasonIn),
+    "transfer": ("transfer", TransferIn),
+    "reply": ("reply", TextIn),
+    "call-back": ("call_back", CallBackIn),
+    "close": ("close", NoteIn),
+    "reopen": ("reopen", ReasonIn),
+    "merge": ("merge", MergeIn),
+    "mark-invalid": ("mark_invalid", ReasonIn),
+    "confirm-invalid": ("confirm_invalid", NoteIn),
+    "reject-invalid": ("reject_invalid", ReasonIn),
+    "notes": ("note", TextIn),
+}
