@@ -7,12 +7,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from apiclient import Api
-from factories import make_world
 from jiesu.app import create_app
 from jiesu.config import Settings
 from jiesu.kit.clock import FixedClock
 from jiesu.people.service import issue_token
+
+from apiclient import Api
+from factories import make_world
 
 
 @pytest.fixture

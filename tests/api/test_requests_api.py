@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from apiclient import Api
 from jiesu.kit.clock import FixedClock
+
+from apiclient import Api
 
 NEW = {
     "text": "东华门街道某小区楼下饭店每天夜里施工，噪音很大，影响休息",
@@ -134,6 +135,18 @@ def test_password_login(api: Api) -> None:
 
 def test_openapi_lists_every_action(api: Api) -> None:
     paths = api.client.get("/openapi.json").json()["paths"]
-    for action in ("dispatch", "accept", "return", "transfer", "reply", "call-back", "close",
-                   "reopen", "merge", "mark-invalid", "confirm-invalid", "reject-invalid"):
+    for action in (
+        "dispatch",
+        "accept",
+        "return",
+        "transfer",
+        "reply",
+        "call-back",
+        "close",
+        "reopen",
+        "merge",
+        "mark-invalid",
+        "confirm-invalid",
+        "reject-invalid",
+    ):
         assert f"/api/v1/requests/{{ticket}}/{action}" in paths

@@ -67,10 +67,10 @@ def index_city(session: Session, rng: random.Random) -> CityIndex:
     refs = {}
     for c in leaves:
         path = [c.name]
-        node = by_id.get(c.parent_id) if c.parent_id else None
-        while node is not None:
-            path.insert(0, node.name)
-            node = by_id.get(node.parent_id) if node.parent_id else None
+        up = by_id.get(c.parent_id) if c.parent_id else None
+        while up is not None:
+            path.insert(0, up.name)
+            up = by_id.get(up.parent_id) if up.parent_id else None
         refs[c.id] = texts.CategoryRef(code=c.code, path=tuple(path), keywords=tuple(c.keywords))
     areas = session.scalars(select(Area).where(Area.active.is_(True))).all()
     area_by_id = {a.id: a for a in areas}
@@ -89,7 +89,7 @@ def index_city(session: Session, rng: random.Random) -> CityIndex:
     for a in areas:
         district = area_by_id[district_of[a.id]] if a.id in district_of else None
         if a.level == "street" and district is not None:
-            communities = [c.name for c in children.get(a.id, [])] or [None]
+            communities: list[str | None] = [c.name for c in children.get(a.id, [])] or [None]
             for community in communities:
                 places.append((a, texts.PlaceRef(district.name, a.name, community)))
         elif a.level == "district" and not children.get(a.id):

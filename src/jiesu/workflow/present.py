@@ -30,7 +30,8 @@ def _local(dt: datetime | None, tz: ZoneInfo) -> datetime | None:
 def _category(cat: Category | None) -> CategoryRef | None:
     if cat is None:
         return None
-    path, node = [], cat
+    path: list[str] = []
+    node: Category | None = cat
     while node is not None:
         path.append(node.name)
         node = node.parent

@@ -1,0 +1,79 @@
+"""A real uvicorn server on a loopback port: HTTP end to end and the in-server tick."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import uvicorn
+from sqlalchemy.orm import Session
+
+from jiesu.app import create_app
+from jiesu.config import Settings
+from jiesu.kit.clock import FixedClock
+from jiesu.people.service import issue_token
+from jiesu.workflow.service import apply_action
+
+from factories import make_request, make_world
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for(check: object, seconds: float = 10.0) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if check():  # type: ignore[operator]
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_http_round_trip_and_scheduled_overdue_check(
+    session: Session, clock: FixedClock, db_url: str, tmp_path: Path
+) -> None:
+    world = make_world(session, clock.now())
+    token = issue_token(session, world.users["disp"], now=clock.now())
+    late = make_request(session, world, clock.now(), category="010102")
+    apply_action(
+        session,
+        late,
+        "dispatch",
+        actor=world.actor("disp"),
+        now=clock.now(),
+        ctx=world.ctx,
+        params={"unit": "PS-WATER"},
+    )
+    session.commit()
+    clock.advance(timedelta(hours=3))  # past the 2-hour response limit
+    port = _free_port()
+    app = create_app(Settings(database_url=db_url, data_dir=tmp_path, tick_seconds=5), clock=clock)
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    try:
+        assert _wait_for(lambda: srv.started)
+        base = f"http://127.0.0.1:{port}/api/v1"
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
+            made = http.post("/requests", json={"text": "路灯不亮", "category": "010101"})
+            assert made.status_code == 201
+            assert http.get(f"/requests/{made.json()['ticket']}").json()["status"] == "received"
+
+            def flagged() -> bool:
+                body = http.get(f"/requests/{late.ticket}").json()
+                return bool(body["response_overdue"])
+
+            assert _wait_for(flagged), "the in-server tick never marked the late request"
+            timeline = http.get(f"/requests/{late.ticket}").json()["timeline"]
+            assert timeline[-1]["kind"] == "overdue" and timeline[-1]["actor"] == "system"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
