@@ -254,7 +254,7 @@ class Simulator:
             satisfaction = rng.choices(("satisfied", "basically", "unsatisfied"), (85, 12, 3))[0]
         else:
             satisfaction = rng.choices(("satisfied", "basically", "unsatisfied"), (15, 30, 55))[0]
-        note = texts.compose_callback_note(rng, solved=solved, satisfaction=satisfaction)
+        note = texts.compose_callback_note(rng, solved=solved, satisfied=satisfaction)
         if not self._act(
             req,
             "call_back",
