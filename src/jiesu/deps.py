@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from jiesu.errors import Forbidden, NotAuthenticated
+from jiesu.errors import Conflict, Forbidden, NotAuthenticated
 from jiesu.kit.clock import Clock
 from jiesu.people.service import Actor, user_for_token
 
@@ -57,3 +59,27 @@ CurrentActor = Annotated[Actor, Depends(get_actor)]
 def require_role(actor: Actor, *roles: str) -> None:
     if actor.role not in roles:
         raise Forbidden(f"this needs one of the roles {', '.join(roles)}; you are {actor.role}")
+
+
+T = TypeVar("T")
+WRITE_ATTEMPTS = 3
+
+
+async def write(db: AsyncSession, work: Callable[[Session], T]) -> T:
+    """Run a writing service and commit, retrying when a concurrent writer got there first.
+
+    Two clerks acting on one request at once both read event #n and both try to append #n+1;
+    the unique index lets one win. The loser's work is retried on fresh state, where the action
+    either still applies or is refused as illegal with the allowed actions — never a 500.
+    The same holds for two submissions with one idempotency key: the retry finds the first.
+    """
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            result = await db.run_sync(work)
+            await db.commit()
+            return result
+        except IntegrityError:
+            await db.rollback()
+            if attempt == WRITE_ATTEMPTS:
+                raise Conflict("someone else changed this at the same moment; try again") from None
+    raise AssertionError("unreachable")

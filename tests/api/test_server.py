@@ -77,3 +77,48 @@ def test_http_round_trip_and_scheduled_overdue_check(
     finally:
         srv.should_exit = True
         thread.join(timeout=10)
+
+
+def test_concurrent_writers_never_get_a_server_error(
+    session: Session, clock: FixedClock, db_url: str, tmp_path: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from jiesu.privacy.audit import verify
+
+    world = make_world(session, clock.now())
+    token = issue_token(session, world.users["op"], now=clock.now())
+    session.commit()
+    port = _free_port()
+    app = create_app(Settings(database_url=db_url, data_dir=tmp_path), clock=clock, schedule=False)
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    try:
+        assert _wait_for(lambda: srv.started)
+        base = f"http://127.0.0.1:{port}/api/v1"
+        headers = {"Authorization": f"Bearer {token}"}
+        body = {"text": "井盖丢失", "category": "010101", "source_key": "retry-1"}
+        with (
+            httpx.Client(base_url=base, headers=headers, timeout=30) as http,
+            ThreadPoolExecutor(8) as pool,
+        ):
+            same_key = list(pool.map(lambda _: http.post("/requests", json=body), range(8)))
+            assert sorted(r.status_code for r in same_key) == [200] * 7 + [201]
+            assert len({r.json()["ticket"] for r in same_key}) == 1
+            ticket = same_key[0].json()["ticket"]
+            notes = list(
+                pool.map(
+                    lambda i: http.post(f"/requests/{ticket}/notes", json={"text": f"n{i}"}),
+                    range(8),
+                )
+            )
+            assert {r.status_code for r in notes} <= {200, 409}
+            ok = sum(r.status_code == 200 for r in notes)
+            timeline = http.get(f"/requests/{ticket}").json()["timeline"]
+            assert len(timeline) == 1 + ok
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+    session.expire_all()
+    assert verify(session, tz=world.ctx.tz).ok

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
 from jiesu.city.service import city_context
-from jiesu.deps import DB, ClockDep, CurrentActor
+from jiesu.deps import DB, ClockDep, CurrentActor, write
 from jiesu.intake.schemas import RequestIn
 from jiesu.intake.service import submit_request
 from jiesu.workflow.endpoints import ERRORS
@@ -28,8 +28,7 @@ async def create_request(
         req, created = submit_request(s, body, actor=actor, now=now, ctx=ctx)
         return detail(s, req, ctx.tz, actor), created
 
-    out, created = await db.run_sync(work)
-    await db.commit()
+    out, created = await write(db, work)
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/requests/{out.ticket}"

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel
 from sqlalchemy.orm import Session
 
 from jiesu.city.service import city_context, find_area, find_category, find_unit
-from jiesu.deps import DB, ClockDep, CurrentActor
+from jiesu.deps import DB, ClockDep, CurrentActor, write
 from jiesu.errors import Forbidden
 from jiesu.people.service import Actor
 from jiesu.workflow.present import detail, summary
@@ -126,9 +126,7 @@ def _action_route(action: str, schema: type[BaseModel] | None) -> Any:
             apply_action(s, req, action, actor=actor, now=now, ctx=ctx, params=params)
             return detail(s, req, ctx.tz, actor)
 
-        out = await db.run_sync(work)
-        await db.commit()
-        return out
+        return await write(db, work)
 
     if schema is None:
 
