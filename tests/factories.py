@@ -42,12 +42,33 @@ def city_pack(**city: Any) -> CityPack:
     ]
     units = [
         UnitRow("DG-110101", "东城区人民政府", "district_government", ["110101"], ["*"], "", None),
-        UnitRow("ST-110101001", "东华门街道办事处", "street_office", ["110101001"], ["*"], "",
-                "DG-110101"),
-        UnitRow("ST-110101008", "交道口街道办事处", "street_office", ["110101008"], ["*"], "",
-                "DG-110101"),
-        UnitRow("PS-WATER", "北京市自来水集团", "public_service_company", ["110000"], ["010102"],
-                "", None),
+        UnitRow(
+            "ST-110101001",
+            "东华门街道办事处",
+            "street_office",
+            ["110101001"],
+            ["*"],
+            "",
+            "DG-110101",
+        ),
+        UnitRow(
+            "ST-110101008",
+            "交道口街道办事处",
+            "street_office",
+            ["110101008"],
+            ["*"],
+            "",
+            "DG-110101",
+        ),
+        UnitRow(
+            "PS-WATER",
+            "北京市自来水集团",
+            "public_service_company",
+            ["110000"],
+            ["010102"],
+            "",
+            None,
+        ),
         UnitRow("PF-MEITUAN", "美团", "platform_company", ["110000"], ["01"], "", None),
         UnitRow("CB-CGW", "市城市管理委员会", "city_bureau", ["110000"], ["01"], "", None),
     ]
@@ -89,9 +110,7 @@ def make_world(session: Session, now: datetime) -> World:
     return World(city_context(session), users)
 
 
-def make_request(
-    session: Session, world: World, now: datetime, **fields: Any
-) -> ServiceRequest:
+def make_request(session: Session, world: World, now: datetime, **fields: Any) -> ServiceRequest:
     data = {"text": "楼下饭店每天夜里施工，噪音很大", "category": "010101", "area": "110101001"}
     data.update(fields)
     req, _ = submit_request(

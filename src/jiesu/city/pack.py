@@ -103,10 +103,9 @@ def _read_csv(
         if missing:
             problems.append(f"{path.name}: missing column(s) {', '.join(missing)}")
             return []
-        # Line numbers as a spreadsheet shows them: the header is line 1.
+        # Line numbers as an editor shows them: the header is line 1, blank lines count too.
         return [
-            (i + 2, {k: (v or "").strip() for k, v in row.items() if k})
-            for i, row in enumerate(reader)
+            (reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}) for row in reader
         ]
 
 
@@ -365,6 +364,9 @@ def _read_units(path: Path, pack: CityPack, problems: list[str]) -> list[UnitRow
         for c in categories:
             if c != "*" and c not in category_codes:
                 problems.append(f"{where}: category {c} not found in categories.csv")
+        for column, items in (("area", areas), ("category", categories)):
+            for item in sorted({i for i in items if items.count(i) > 1}):
+                problems.append(f"{where}: {column} {item} is listed twice")
         parent = r.get("parent_code") or None
         if parent and parent not in unit_codes:
             problems.append(f"{where}: parent_code {parent} not found in units.csv")

@@ -141,7 +141,6 @@ def make_digests(session: Session, *, now: datetime, tz: ZoneInfo) -> list[Audit
             day=day,
             computed_at=now,
             request_count=len(heads[day]),
-            event_count=0,
             digest=digest,
         )
         session.add(row)
@@ -169,7 +168,12 @@ def verify(
     report.requests = len(heads_by_request)
     seen: dict[int, tuple[int, str, datetime | None]] = {}
     broken: set[int] = set()
-    stmt = select(Event).order_by(Event.request_id, Event.seq).execution_options(yield_per=5000)
+    # populate_existing: rows cached in a long-lived session must not hide a change on disk.
+    stmt = (
+        select(Event)
+        .order_by(Event.request_id, Event.seq)
+        .execution_options(yield_per=5000, populate_existing=True)
+    )
     for event in session.scalars(stmt):
         report.events += 1
         if progress and report.events % 5000 == 0:

@@ -18,5 +18,4 @@ class AuditDigest(Base):
     day: Mapped[date] = mapped_column(primary_key=True)
     computed_at: Mapped[datetime]
     request_count: Mapped[int] = mapped_column(Integer)
-    event_count: Mapped[int] = mapped_column(Integer)
     digest: Mapped[str] = mapped_column(String(64))

@@ -43,8 +43,6 @@ class ServiceRequest(Base):
     category_confirmed: Mapped[bool] = mapped_column(default=False)
     urgency: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(24))
-    # Status to go back to when a proposed "invalid" is rejected by a supervisor.
-    prior_status: Mapped[str | None] = mapped_column(String(24))
     lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("handling_units.id"))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("service_requests.id"))
     dispatched_at: Mapped[datetime | None]

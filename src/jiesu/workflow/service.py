@@ -68,9 +68,13 @@ def _dispatch(s: Step) -> dict[str, Any]:
     unit_code = s.text("unit")
     assert unit_code is not None
     unit = find_unit(s.session, unit_code)
-    assisting = [
-        find_unit(s.session, c, "assisting_units") for c in s.params.get("assisting_units") or []
-    ]
+    # A unit named twice (by code and by name, or a double click) assists once.
+    assisting = list(
+        dict.fromkeys(
+            find_unit(s.session, c, "assisting_units")
+            for c in s.params.get("assisting_units") or []
+        )
+    )
     if unit in assisting:
         raise BadInput("assisting_units", "the lead unit cannot also assist")
     note = s.text("note", required=False)
@@ -190,22 +194,19 @@ def _merge(s: Step) -> dict[str, Any]:
 
 
 def _mark_invalid(s: Step) -> dict[str, Any]:
-    reason = s.text("reason")
-    s.request.prior_status = s.request.status
-    return {"reason": reason}
+    return {"reason": s.text("reason")}
 
 
 def _confirm_invalid(s: Step) -> dict[str, Any]:
     note = s.text("note", required=False)
     s.request.closed_at = s.now
-    s.request.prior_status = None
     return {"note": note} if note else {}
 
 
 def _reject_invalid(s: Step) -> dict[str, Any]:
     req = s.request
     reason = s.text("reason")
-    req.prior_status = None
+    # Back to intake: the dispatcher looks at it afresh, so the old unit assignment goes.
     req.lead_unit, req.assisting_units = None, []
     return {"reason": reason}
 
@@ -251,12 +252,13 @@ def check_action(request: ServiceRequest, action: str, actor: Actor) -> None:
     if actor.role not in transition.roles:
         roles = ", ".join(sorted(transition.roles))
         raise Forbidden(f"role {actor.role} may not {action}; roles that may: {roles}")
-    if (
-        actor.role == "handler"
-        and (transition.lead_unit_only or action == "mark_invalid")
-        and (actor.unit_id is None or actor.unit_id != request.lead_unit_id)
-    ):
-        raise Forbidden(f"only the lead unit's handlers may {action} request {request.ticket}")
+    if actor.role == "handler":
+        is_lead = actor.unit_id is not None and actor.unit_id == request.lead_unit_id
+        if transition.lead_unit_only and not is_lead:
+            raise Forbidden(f"only the lead unit's handlers may {action} request {request.ticket}")
+        assisting = any(u.id == actor.unit_id for u in request.assisting_units)
+        if not (is_lead or assisting):
+            raise Forbidden(f"request {request.ticket} is not with your unit")
 
 
 def apply_action(
@@ -323,7 +325,7 @@ def mark_overdue(session: Session, *, now: datetime) -> TickResult:
     late_response = select(ServiceRequest).where(
         ServiceRequest.status == "dispatched",
         ServiceRequest.response_overdue.is_(False),
-        ServiceRequest.response_due < now,
+        ServiceRequest.response_due <= now,
     )
     for req in session.scalars(late_response):
         req.response_overdue = True
@@ -332,7 +334,7 @@ def mark_overdue(session: Session, *, now: datetime) -> TickResult:
     late_handling = select(ServiceRequest).where(
         ServiceRequest.status.in_(("dispatched", "accepted")),
         ServiceRequest.handling_overdue.is_(False),
-        ServiceRequest.handling_due < now,
+        ServiceRequest.handling_due <= now,
     )
     for req in session.scalars(late_handling):
         req.handling_overdue = True

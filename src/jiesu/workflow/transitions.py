@@ -31,7 +31,7 @@ CALL_DESK = frozenset({"operator", "supervisor", "admin"})
 REVIEWERS = frozenset({"supervisor", "admin"})
 SYSTEM = "system"
 
-# The target "same" keeps the status (a note); "prior" returns to the status before the proposal.
+# The target "same" keeps the status (a note).
 SAME = "same"
 
 
@@ -41,7 +41,8 @@ class Transition:
     sources: frozenset[str]
     target: str
     roles: frozenset[str]
-    # Handlers may only take this action on requests their own unit leads.
+    # Handlers may only take this action on requests their own unit leads (other roles are not
+    # bound to a unit). Handlers never act on a request their unit neither leads nor assists.
     lead_unit_only: bool = False
     summary: str = ""
 
@@ -126,6 +127,7 @@ TRANSITIONS: dict[str, Transition] = {
             ("received", "dispatched", "accepted", "returned"),
             "invalid_pending",
             STAFF,
+            lead_unit_only=True,
             summary="propose 无效/不合理 (spam or unreasonable); a supervisor decides",
         ),
         _t(

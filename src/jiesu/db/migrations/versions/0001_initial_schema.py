@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 01:08:46.148220
+Create Date: 2026-11-23 01:44:04.388943
 """
 
 from collections.abc import Sequence
@@ -48,7 +48,6 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("computed_at", jiesu.db.base.UTCDateTime(), nullable=False),
         sa.Column("request_count", sa.Integer(), nullable=False),
-        sa.Column("event_count", sa.Integer(), nullable=False),
         sa.Column("digest", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("day", name=op.f("pk_audit_digests")),
     )
@@ -149,7 +148,6 @@ def upgrade() -> None:
         sa.Column("category_confirmed", sa.Boolean(), nullable=False),
         sa.Column("urgency", sa.String(length=16), nullable=False),
         sa.Column("status", sa.String(length=24), nullable=False),
-        sa.Column("prior_status", sa.String(length=24), nullable=True),
         sa.Column("lead_unit_id", sa.Integer(), nullable=True),
         sa.Column("duplicate_of_id", sa.Integer(), nullable=True),
         sa.Column("dispatched_at", jiesu.db.base.UTCDateTime(), nullable=True),
