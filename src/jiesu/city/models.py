@@ -89,6 +89,9 @@ class Category(Base):
     response_limit: Mapped[str] = mapped_column(String(16))
     handling_limit: Mapped[str] = mapped_column(String(16))
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Extra questions asked at intake (Open311 service definition attributes), as a list of
+    # {code, datatype, required, description, order, values: [{key, name}]}.
+    attributes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime]
 

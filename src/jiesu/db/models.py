@@ -2,11 +2,20 @@
 
 from jiesu.city.models import Area, CalendarYear, Category, City, CityPackLoad, HandlingUnit
 from jiesu.db.base import Base
+from jiesu.intake.models import (
+    ApiKey,
+    ImportRun,
+    Open311Token,
+    Sensor,
+    SensorMessage,
+    SensorRule,
+)
 from jiesu.people.models import ApiToken, User
 from jiesu.privacy.models import AuditDigest
 from jiesu.workflow.models import Contact, Event, ServiceRequest
 
 __all__ = [
+    "ApiKey",
     "ApiToken",
     "Area",
     "AuditDigest",
@@ -18,6 +27,11 @@ __all__ = [
     "Contact",
     "Event",
     "HandlingUnit",
+    "ImportRun",
+    "Open311Token",
+    "Sensor",
+    "SensorMessage",
+    "SensorRule",
     "ServiceRequest",
     "User",
 ]

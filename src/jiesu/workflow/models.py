@@ -37,6 +37,9 @@ class ServiceRequest(Base):
     address: Mapped[str] = mapped_column(String(500), default="")
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
+    # Answers to the category's intake questions (Open311 attributes) and a photo link.
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    media_url: Mapped[str] = mapped_column(String(1000), default="")
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
     category_confidence: Mapped[float | None] = mapped_column(Float)
