@@ -10,6 +10,7 @@ from jiesu.clikit import console, settings
 from jiesu.config import Settings
 from jiesu.db.cli import app as db_app
 from jiesu.demo.cli import demo
+from jiesu.intake.importer.cli import import_cmd
 from jiesu.people.cli import app as users_app
 from jiesu.privacy.cli import app as audit_app
 from jiesu.workflow.cli import app as workflow_app
@@ -20,6 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("demo")(demo)
+app.command("import")(import_cmd)
 app.add_typer(db_app, name="db")
 app.add_typer(city_app, name="city")
 app.add_typer(calendar_app, name="calendar")
