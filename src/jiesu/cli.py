@@ -10,6 +10,7 @@ from jiesu.clikit import console, settings
 from jiesu.config import Settings
 from jiesu.db.cli import app as db_app
 from jiesu.demo.cli import demo
+from jiesu.intake.bench import app as bench_app
 from jiesu.intake.importer.cli import import_cmd
 from jiesu.people.cli import app as users_app
 from jiesu.privacy.cli import app as audit_app
@@ -28,6 +29,7 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(users_app, name="users")
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(audit_app, name="audit")
+app.add_typer(bench_app, name="bench")
 
 
 def run_server(s: Settings, host: str, port: int) -> None:
