@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
 from sqlalchemy.orm import Session
 
 from jiesu.city.service import city_context
@@ -18,10 +20,19 @@ router = APIRouter(tags=["requests"])
 
 @router.post("/requests", status_code=201, response_model=RequestOut, responses=ERRORS)
 async def create_request(
-    body: RequestIn, db: DB, actor: CurrentActor, clock: ClockDep, response: Response
+    body: RequestIn,
+    db: DB,
+    actor: CurrentActor,
+    clock: ClockDep,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> RequestOut:
-    """Record a new request. A repeated `source_key` returns the first request (200)."""
+    """Record a new request (operators: channel `phone`). A repeated `source_key` or
+    `Idempotency-Key` header returns the first request with 200 instead of making another."""
     now = clock.now()
+    if idempotency_key and not body.source_key:
+        # Keys are per account: two clients choosing the same key never collide.
+        body = body.model_copy(update={"source_key": f"api:{actor.name}:{idempotency_key}"})
 
     def work(s: Session) -> tuple[RequestOut, bool]:
         ctx = city_context(s)
