@@ -119,9 +119,7 @@ async def _fire(
 
 def _percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return (
-        ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else 0.0
-    )
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else 0.0
 
 
 @app.command("intake")
