@@ -10,12 +10,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import ValidationError
 
 from jiesu import __version__
 from jiesu.api import api
 from jiesu.config import Settings
 from jiesu.db.engine import make_async_engine, make_async_sessionmaker
 from jiesu.errors import JiesuError
+from jiesu.intake.sensors.listener import start_listener_thread
 from jiesu.jobs import run_tick
 from jiesu.kit.clock import Clock, SystemClock
 from jiesu.logs import configure_logging, get_logger
@@ -30,7 +32,7 @@ def _field_name(loc: tuple[Any, ...]) -> str:
         if loc and loc[0] in ("body", "query", "path")
         else list(map(str, loc))
     )
-    return ".".join(parts) or str(loc[0] if loc else "body")
+    return ".".join(parts) or "body"
 
 
 def _problem(message: str) -> str:
@@ -45,9 +47,15 @@ async def _jiesu_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+    assert isinstance(exc, RequestValidationError | ValidationError)
+    if isinstance(exc, ValidationError):
+        # A model built inside an endpoint (e.g. the public form mapped onto RequestIn):
+        # its locations lack the "body" prefix, and a model-level error has none at all.
+        errors: list[dict[str, Any]] = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+    else:
+        errors = [dict(e) for e in exc.errors()]
     fields = [
-        {"field": _field_name(tuple(e["loc"])), "problem": _problem(e["msg"])} for e in exc.errors()
+        {"field": _field_name(tuple(e["loc"])), "problem": _problem(e["msg"])} for e in errors
     ]
     message = "; ".join(f"{f['field']}: {f['problem']}" for f in fields)
     return JSONResponse(
@@ -83,7 +91,16 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(_tick_loop(app)) if schedule else None
+        sensors = (
+            start_listener_thread(
+                settings.mqtt_url, settings.db_url, settings.mqtt_topic, clock=app.state.clock
+            )
+            if settings.sensors_in_serve
+            else None
+        )
         yield
+        if sensors is not None:
+            await asyncio.to_thread(sensors.stop)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -103,6 +120,7 @@ def create_app(
     app.state.clock = clock or SystemClock()
     app.add_exception_handler(JiesuError, _jiesu_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ValidationError, _validation_error)
     app.include_router(api)
 
     @app.get("/", include_in_schema=False)

@@ -12,6 +12,8 @@ from jiesu.db.cli import app as db_app
 from jiesu.demo.cli import demo
 from jiesu.intake.bench import app as bench_app
 from jiesu.intake.importer.cli import import_cmd
+from jiesu.intake.sensors.broker import redact_url
+from jiesu.intake.sensors.cli import app as sensors_app
 from jiesu.people.cli import app as users_app
 from jiesu.privacy.cli import app as audit_app
 from jiesu.workflow.cli import app as workflow_app
@@ -29,6 +31,7 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(users_app, name="users")
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(audit_app, name="audit")
+app.add_typer(sensors_app, name="sensors")
 app.add_typer(bench_app, name="bench")
 
 
@@ -45,9 +48,17 @@ def run_server(s: Settings, host: str, port: int) -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="address to listen on"),
     port: int = typer.Option(8000, help="port to listen on"),
+    sensors: bool = typer.Option(
+        None,
+        "--sensors/--no-sensors",
+        help="also consume sensor alarms (default: JIESU_SENSORS_IN_SERVE)",
+    ),
 ) -> None:
-    """Serve the API (and run the overdue check on a schedule)."""
-    run_server(settings(), host, port)
+    """Serve the API (and run the overdue check and, if asked, the sensor listener)."""
+    s = settings()
+    if sensors is not None:
+        s = s.model_copy(update={"sensors_in_serve": sensors})
+    run_server(s, host, port)
 
 
 @app.command("settings")
@@ -58,6 +69,8 @@ def show_settings() -> None:
         value = getattr(s, name)
         if name == "secret_key":
             value = "(set)" if value != info.default else "(development default)"
+        if name == "mqtt_url":
+            value = redact_url(value)
         console.print(f"JIESU_{name.upper():14} = {value!s:32} {info.description}")
 
 

@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     secret_key: str = Field(DEV_SECRET, description="Secret for signing; must be set in production")
     log_level: str = Field("INFO", description="DEBUG | INFO | WARNING | ERROR")
     log_json: bool = Field(False, description="Write logs as JSON lines instead of console text")
+    mqtt_url: str = Field(
+        "mqtt://127.0.0.1:1883",
+        description="MQTT broker of sensor alarms: mqtt[s]://[user:password@]host[:port]",
+    )
+    mqtt_topic: str = Field("jiesu/sensors/#", description="Topic filter the sensor listener reads")
+    sensors_in_serve: bool = Field(
+        False, description="Run the sensor listener inside `jiesu serve`"
+    )
     tick_seconds: int = Field(
         60, ge=5, description="How often `jiesu serve` runs the overdue check (seconds)"
     )

@@ -74,3 +74,9 @@ def test_public_errors_name_the_field(api: Api) -> None:
     fields = {f["field"] for f in r.json()["error"]["fields"]}
     assert {"text", "lat"} <= fields
     assert api.client.get("/api/v1/public/requests/NOPE").status_code == 404
+
+
+def test_public_half_a_position_is_a_field_error(api: Api) -> None:
+    r = api.client.post("/api/v1/public/requests", json={"text": "路灯坏了", "lat": 39.9})
+    assert r.status_code == 422
+    assert "lat and lon" in r.json()["error"]["message"]

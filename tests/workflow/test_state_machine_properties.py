@@ -304,9 +304,9 @@ def tick(session: Session, reqs: list[ServiceRequest], now: datetime) -> None:
             ("handling_overdue", ("dispatched", "accepted"), "handling_due"),
         ):
             if flag in changed:
-                assert new[flag] and req.status in statuses and new[due] < now
+                assert new[flag] and req.status in statuses and new[due] <= now
                 flips[flag] += 1
-            elif req.status in statuses and new[due] is not None and new[due] < now:
+            elif req.status in statuses and new[due] is not None and new[due] <= now:
                 assert new[flag], f"{flag} missed on a {req.status} request"
         assert new["event_count"] == old["event_count"] + len(changed & set(flips))
     assert (result.response_overdue, result.handling_overdue) == (

@@ -18,6 +18,7 @@ from jiesu.city.service import apply_pack, city_context
 from jiesu.clikit import console, err_console, settings, unit_of_work
 from jiesu.db.migrate import upgrade
 from jiesu.demo.seed import seed_history
+from jiesu.intake.sensors.registry import load_sensor_file
 from jiesu.jobs import run_tick
 from jiesu.kit.clock import utcnow
 from jiesu.people.models import User
@@ -82,6 +83,7 @@ def demo(
         if session.scalar(select(City)) is None:
             apply_pack(session, read_pack(DEMO_PACK), now=utcnow())
             console.print("loaded the demo city pack")
+        load_sensor_file(session, DEMO_PACK / "sensors.yaml", now=utcnow())
         logins = _demo_users(session)
     with unit_of_work(s) as session:
         existing = session.scalar(select(func.count(ServiceRequest.id))) or 0

@@ -78,7 +78,7 @@ async def list_all(
     received_from: AwareDatetime | None = None,
     received_to: AwareDatetime | None = None,
     q: Annotated[str | None, Query(max_length=200, description="words in title or text")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> Page:
     """Requests, newest first. Unit handlers see only their own unit's requests."""
