@@ -11,12 +11,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import DataError
 
 from jiesu import __version__
 from jiesu.api import api
 from jiesu.config import Settings
 from jiesu.db.engine import make_async_engine, make_async_sessionmaker
 from jiesu.errors import JiesuError
+from jiesu.intake.open311.endpoints import router as open311_router
 from jiesu.intake.sensors.listener import start_listener_thread
 from jiesu.jobs import run_tick
 from jiesu.kit.clock import Clock, SystemClock
@@ -60,6 +62,23 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     message = "; ".join(f"{f['field']}: {f['problem']}" for f in fields)
     return JSONResponse(
         {"error": {"code": "bad_input", "message": message, "fields": fields}}, status_code=422
+    )
+
+
+async def _data_error(_: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value the schema let through (a NUL character in text, a number
+    # beyond its column): the client's input, so 422 — never a 500.
+    log.warning("request.unstorable_value", error=str(getattr(exc, "orig", exc))[:200])
+    message = "a value cannot be stored (for example a NUL character or a number out of range)"
+    return JSONResponse(
+        {
+            "error": {
+                "code": "bad_input",
+                "message": message,
+                "fields": [{"field": "body", "problem": message}],
+            }
+        },
+        status_code=422,
     )
 
 
@@ -121,7 +140,9 @@ def create_app(
     app.add_exception_handler(JiesuError, _jiesu_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ValidationError, _validation_error)
+    app.add_exception_handler(DataError, _data_error)
     app.include_router(api)
+    app.include_router(open311_router)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

@@ -12,6 +12,7 @@ from jiesu.db.cli import app as db_app
 from jiesu.demo.cli import demo
 from jiesu.intake.bench import app as bench_app
 from jiesu.intake.importer.cli import import_cmd
+from jiesu.intake.open311.cli import app as open311_app
 from jiesu.intake.sensors.broker import redact_url
 from jiesu.intake.sensors.cli import app as sensors_app
 from jiesu.people.cli import app as users_app
@@ -32,6 +33,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(audit_app, name="audit")
 app.add_typer(sensors_app, name="sensors")
+app.add_typer(open311_app, name="open311")
 app.add_typer(bench_app, name="bench")
 
 

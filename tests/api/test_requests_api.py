@@ -150,3 +150,13 @@ def test_openapi_lists_every_action(api: Api) -> None:
         "reject-invalid",
     ):
         assert f"/api/v1/requests/{{ticket}}/{action}" in paths
+
+
+def test_unstorable_values_are_client_errors(api: Api) -> None:
+    # PostgreSQL cannot store NUL characters; the answer must still be a clear 4xx, never a 500.
+    r = api.client.post("/api/v1/auth/token", data={"username": "a\x00b", "password": "x"})
+    assert r.status_code in (401, 422)
+    r = api.post("/api/v1/requests", json={"text": "路灯\x00坏了", "category": "010101"})
+    assert r.status_code in (201, 422)
+    r = api.get("/api/v1/categories", params={"level": 2147483648})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "level"

@@ -33,6 +33,7 @@ def test_demo_then_audit_verify(env: Path, session: Session) -> None:
     code, out = invoke("demo", "--no-serve", "--requests", "120", "--seed", "7")
     assert code == 0, out
     assert "seeded 120 synthetic requests" in out and "jiesu-demo" in out
+    assert "api_key=" in out and "/open311/v2/discovery.json" in out
     statuses = set(session.scalars(select(ServiceRequest.status)))
     assert {"closed", "dispatched"} <= statuses or len(statuses) >= 4
     assert all(session.scalars(select(ServiceRequest.synthetic)))

@@ -56,7 +56,7 @@ async def areas(
 @router.get("/categories", response_model=list[CategoryOut])
 async def categories(
     db: DB,
-    level: int | None = None,
+    level: Annotated[int | None, Query(ge=1, le=3)] = None,
     parent: str | None = None,
     q: str | None = None,
     limit: Limit = 1000,

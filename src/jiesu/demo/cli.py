@@ -18,6 +18,7 @@ from jiesu.city.service import apply_pack, city_context
 from jiesu.clikit import console, err_console, settings, unit_of_work
 from jiesu.db.migrate import upgrade
 from jiesu.demo.seed import seed_history
+from jiesu.intake.open311.keys import create_key
 from jiesu.intake.sensors.registry import load_sensor_file
 from jiesu.jobs import run_tick
 from jiesu.kit.clock import utcnow
@@ -85,6 +86,8 @@ def demo(
             console.print("loaded the demo city pack")
         load_sensor_file(session, DEMO_PACK / "sensors.yaml", now=utcnow())
         logins = _demo_users(session)
+        # Keys are stored hashed, so each demo run issues a fresh one it can show.
+        _, open311_key = create_key(session, f"demo-{utcnow():%Y%m%d%H%M%S%f}", now=utcnow())
     with unit_of_work(s) as session:
         existing = session.scalar(select(func.count(ServiceRequest.id))) or 0
         if existing:
@@ -93,6 +96,10 @@ def demo(
             _seed(session, requests, seed)
         run_tick(session, now=utcnow())
     _print_logins(logins, host, port)
+    console.print(
+        f"Open311 GeoReport v2: http://{host}:{port}/open311/v2/discovery.json  "
+        f"api_key={open311_key}"
+    )
     if serve:
         from jiesu.cli import run_server
 

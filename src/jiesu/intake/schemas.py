@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from jiesu.city.models import URGENCY_CLASSES
@@ -44,6 +46,11 @@ class RequestIn(BaseModel):
     source_key: str | None = Field(
         None, max_length=200, description="idempotency key: the same key never makes two requests"
     )
+    attributes: dict[str, Any] = Field(
+        default_factory=dict,
+        description="answers to the category's intake questions (Open311 attributes), by code",
+    )
+    media_url: str = Field("", max_length=1000, description="a link to a photo or other media")
 
     @field_validator("text")
     @classmethod

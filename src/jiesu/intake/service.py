@@ -58,6 +58,8 @@ def submit_request(
         address=data.address,
         lat=data.lat,
         lon=data.lon,
+        attributes=data.attributes,
+        media_url=data.media_url,
         area=area,
         category=category,
         category_confirmed=category is not None,
