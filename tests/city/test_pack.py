@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -334,3 +335,25 @@ def test_demo_pack_loads(session: Session) -> None:
     for cat in session.scalars(select(Category)):
         response, handling = ctx.limits(cat.urgency, cat)
         assert response.amount > 0 and handling.amount > 0, cat.code
+
+
+def test_category_attributes_load_from_the_pack(session, clock, tmp_path) -> None:
+    from jiesu.city.models import Category
+    from jiesu.city.pack import CityPackError, read_pack
+    from jiesu.city.service import apply_pack
+
+    demo = read_pack(DEMO)
+    apply_pack(session, demo, now=clock.now())
+    heating = session.query(Category).filter_by(code="010208").one()
+    assert [a["code"] for a in heating.attributes] == ["indoor_temperature", "since"]
+    bad = tmp_path / "bad"
+    shutil.copytree(DEMO, bad)
+    (bad / "attributes.yaml").write_text(
+        '"010208": [{code: x, datatype: singlevaluelist, order: 1}]\n"999999": []\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(CityPackError) as err:
+        read_pack(bad)
+    text = str(err.value)
+    assert "attributes.yaml: 010208" in text and "needs at least one value" in text
+    assert "attributes.yaml: category 999999 not found" in text

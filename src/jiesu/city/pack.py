@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from jiesu.city.attributes import validate_definition
 from jiesu.city.models import AREA_LEVELS, UNIT_KINDS, URGENCY_CLASSES
-from jiesu.errors import JiesuError
+from jiesu.errors import ConfigError, JiesuError
 from jiesu.kit.calendar import CalendarFileError, YearSpec, load_year_file
 from jiesu.kit.timelimits import TimeLimit
 
@@ -63,6 +64,7 @@ class CategoryRow:
     response_limit: str
     handling_limit: str
     keywords: list[str]
+    attributes: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -139,6 +141,7 @@ def read_pack(folder: Path) -> CityPack:
     pack.areas = _read_areas(folder, problems)
     pack.categories = _read_categories(folder / "categories.csv", city, problems)
     pack.units = _read_units(folder / "units.csv", pack, problems)
+    _read_attributes(folder / "attributes.yaml", pack.categories, problems)
     for path in sorted((folder / "calendar").glob("*.y*ml")):
         try:
             pack.years.append(load_year_file(path))
@@ -333,6 +336,32 @@ def _read_categories(path: Path, city: dict[str, Any], problems: list[str]) -> l
         row.response_limit = row.response_limit or str(spec.get("response") or "")
         row.handling_limit = row.handling_limit or str(spec.get("handling") or "")
     return rows
+
+
+def _read_attributes(path: Path, categories: list[CategoryRow], problems: list[str]) -> None:
+    """Optional intake questions per category: ``{category code: [attribute, …]}``."""
+    if not path.is_file():
+        return
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        problems.append(f"attributes.yaml: not valid YAML: {exc}")
+        return
+    if not isinstance(data, dict):
+        problems.append("attributes.yaml: must map category codes to lists of attributes")
+        return
+    by_code = {c.code: c for c in categories}
+    for code, raw in data.items():
+        row = by_code.get(str(code))
+        if row is None:
+            problems.append(f"attributes.yaml: category {code} not found in categories.csv")
+            continue
+        try:
+            defs = validate_definition(raw)
+        except ConfigError as exc:
+            problems.append(f"attributes.yaml: {code}: {exc.message}")
+            continue
+        row.attributes = [d.model_dump() for d in defs]
 
 
 def _read_units(path: Path, pack: CityPack, problems: list[str]) -> list[UnitRow]:

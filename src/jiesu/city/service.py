@@ -87,6 +87,7 @@ def _upsert_categories(session: Session, pack: CityPack, now: datetime) -> dict[
         parent = existing[row.parent_code] if row.parent_code else None
         cat.parent = parent
         cat.level, cat.name, cat.keywords = row.level, row.name, row.keywords
+        cat.attributes = row.attributes
         cat.path = (parent.path if parent else "") + row.code + "/"
         cat.urgency = row.urgency
         cat.response_limit, cat.handling_limit = row.response_limit, row.handling_limit
