@@ -5,11 +5,14 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from jiesu.app import create_app
@@ -25,6 +28,21 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextmanager
+def running(app: FastAPI) -> Iterator[str]:
+    """The app on a real uvicorn server on a free loopback port; yields the API base URL."""
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    try:
+        assert _wait_for(lambda: srv.started), "server did not start"
+        yield f"http://127.0.0.1:{port}/api/v1"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
 
 
 def _wait_for(check: object, seconds: float = 10.0) -> bool:
@@ -53,14 +71,8 @@ def test_http_round_trip_and_scheduled_overdue_check(
     )
     session.commit()
     clock.advance(timedelta(hours=3))  # past the 2-hour response limit
-    port = _free_port()
     app = create_app(Settings(database_url=db_url, data_dir=tmp_path, tick_seconds=5), clock=clock)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    try:
-        assert _wait_for(lambda: srv.started)
-        base = f"http://127.0.0.1:{port}/api/v1"
+    with running(app) as base:
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
             made = http.post("/requests", json={"text": "路灯不亮", "category": "010101"})
@@ -74,9 +86,6 @@ def test_http_round_trip_and_scheduled_overdue_check(
             assert _wait_for(flagged), "the in-server tick never marked the late request"
             timeline = http.get(f"/requests/{late.ticket}").json()["timeline"]
             assert timeline[-1]["kind"] == "overdue" and timeline[-1]["actor"] == "system"
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_concurrent_writers_never_get_a_server_error(
@@ -89,14 +98,8 @@ def test_concurrent_writers_never_get_a_server_error(
     world = make_world(session, clock.now())
     token = issue_token(session, world.users["op"], now=clock.now())
     session.commit()
-    port = _free_port()
     app = create_app(Settings(database_url=db_url, data_dir=tmp_path), clock=clock, schedule=False)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    try:
-        assert _wait_for(lambda: srv.started)
-        base = f"http://127.0.0.1:{port}/api/v1"
+    with running(app) as base:
         headers = {"Authorization": f"Bearer {token}"}
         body = {"text": "井盖丢失", "category": "010101", "source_key": "retry-1"}
         with (
@@ -117,8 +120,5 @@ def test_concurrent_writers_never_get_a_server_error(
             ok = sum(r.status_code == 200 for r in notes)
             timeline = http.get(f"/requests/{ticket}").json()["timeline"]
             assert len(timeline) == 1 + ok
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
     session.expire_all()
     assert verify(session, tz=world.ctx.tz).ok

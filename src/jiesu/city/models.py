@@ -20,6 +20,14 @@ UNIT_KINDS = (
 )
 URGENCY_CLASSES = ("emergency", "utility", "general", "complex")
 
+
+def check_urgency(value: str | None) -> str | None:
+    """The one check of an urgency class name, for every input that carries one."""
+    if value is not None and value not in URGENCY_CLASSES:
+        raise ValueError(f"unknown urgency {value!r}; use one of {', '.join(URGENCY_CLASSES)}")
+    return value
+
+
 unit_areas = Table(
     "unit_areas",
     Base.metadata,

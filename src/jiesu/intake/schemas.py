@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from jiesu.city.models import URGENCY_CLASSES
+from jiesu.city.models import URGENCY_CLASSES, check_urgency
 from jiesu.workflow.models import CHANNELS
 
 MAX_TEXT = 10_000
@@ -72,9 +72,7 @@ class RequestIn(BaseModel):
     @field_validator("urgency")
     @classmethod
     def _urgency(cls, value: str | None) -> str | None:
-        if value is not None and value not in URGENCY_CLASSES:
-            raise ValueError(f"unknown urgency {value!r}; use one of {', '.join(URGENCY_CLASSES)}")
-        return value
+        return check_urgency(value)
 
     @model_validator(mode="after")
     def _both_coordinates(self) -> RequestIn:

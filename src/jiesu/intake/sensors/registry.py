@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jiesu.city.models import URGENCY_CLASSES, Area, Category, HandlingUnit
+from jiesu.city.models import Area, Category, HandlingUnit, check_urgency
 from jiesu.city.service import find_area, find_category, find_unit
 from jiesu.errors import JiesuError, UnknownReference
 from jiesu.intake.models import Sensor, SensorRule
@@ -75,9 +75,7 @@ class RuleSpec(BaseModel):
     @field_validator("urgency")
     @classmethod
     def _urgency(cls, value: str | None) -> str | None:
-        if value is not None and value not in URGENCY_CLASSES:
-            raise ValueError(f"unknown urgency {value!r}; use one of {', '.join(URGENCY_CLASSES)}")
-        return value
+        return check_urgency(value)
 
 
 class SensorSpec(BaseModel):
