@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from jiesu.city.service import forget_city_context
 from jiesu.db.base import Base
 from jiesu.db.engine import is_sqlite, make_engine
 from jiesu.db.migrate import upgrade
@@ -75,6 +76,7 @@ def db_engine(db_url: str) -> Iterator[Engine]:
 
 
 def wipe(engine: Engine) -> None:
+    forget_city_context()
     tables = list(reversed(Base.metadata.sorted_tables))
     with engine.begin() as conn:
         if is_sqlite(str(engine.url)):

@@ -15,6 +15,7 @@ from jiesu.intake.importer.cli import import_cmd
 from jiesu.intake.open311.cli import app as open311_app
 from jiesu.intake.sensors.broker import redact_url
 from jiesu.intake.sensors.cli import app as sensors_app
+from jiesu.nlp.cli import app as nlp_app
 from jiesu.people.cli import app as users_app
 from jiesu.privacy.cli import app as audit_app
 from jiesu.workflow.cli import app as workflow_app
@@ -34,6 +35,7 @@ app.add_typer(workflow_app, name="workflow")
 app.add_typer(audit_app, name="audit")
 app.add_typer(sensors_app, name="sensors")
 app.add_typer(open311_app, name="open311")
+app.add_typer(nlp_app, name="nlp")
 app.add_typer(bench_app, name="bench")
 
 

@@ -49,7 +49,8 @@ async def get_actor(
         return Actor.of(user_for_token(s, creds.credentials, now=now))
 
     actor = await db.run_sync(lookup)
-    await db.commit()  # keeps last_used_at
+    if db.dirty:
+        await db.commit()  # last_used_at moved (at most every few minutes)
     return actor
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -41,6 +42,7 @@ def apply_pack(session: Session, pack: CityPack, *, now: datetime) -> dict[str, 
         + _deactivate(session, HandlingUnit, set(units), now),
     }
     session.add(CityPackLoad(loaded_at=now, source=pack.source, digest=pack.digest, counts=counts))
+    _context_cache.clear()
     session.flush()
     log.info("city.pack.loaded", source=pack.source, **counts)
     return counts
@@ -138,6 +140,7 @@ def save_year(session: Session, spec: YearSpec, *, source: str, now: datetime) -
     session.add(row)
     session.flush()
     _calendar_cache.clear()
+    _context_cache.clear()
     return row
 
 
@@ -188,7 +191,28 @@ def _calendar(session: Session) -> WorkCalendar:
     return cal
 
 
+# The city changes a few times a year but is read on every request: keep it per database for a
+# short while. A load in this process clears it at once; a load elsewhere shows within the TTL.
+CONTEXT_TTL_SECONDS = 30.0
+_context_cache: dict[str, tuple[float, CityContext]] = {}
+
+
+def forget_city_context() -> None:
+    """Drop cached contexts (after the database was replaced underneath, as tests do)."""
+    _context_cache.clear()
+
+
 def city_context(session: Session) -> CityContext:
+    key = str(session.get_bind().engine.url)
+    hit = _context_cache.get(key)
+    if hit is not None and time.monotonic() - hit[0] < CONTEXT_TTL_SECONDS:
+        return hit[1]
+    ctx = _load_context(session)
+    _context_cache[key] = (time.monotonic(), ctx)
+    return ctx
+
+
+def _load_context(session: Session) -> CityContext:
     city = session.scalar(select(City))
     if city is None:
         raise ConfigError("no city is loaded yet: run `jiesu city load DIR` (or `jiesu demo`)")

@@ -1,0 +1,1 @@
+"""Text understanding: normalising citizen text and classifying it into categories."""

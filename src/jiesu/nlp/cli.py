@@ -1,0 +1,126 @@
+"""``jiesu nlp``: train, evaluate and cross-validate the request classifier from a file."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from jiesu.errors import BadInput
+from jiesu.nlp.dataset import load_labelled
+from jiesu.nlp.evaluate import cross_validate, metrics
+from jiesu.nlp.model import TextClassifier
+
+app = typer.Typer(
+    help="Text understanding: train and measure the request classifier.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+DATA = typer.Option(..., "--data", help="labelled CSV, XLSX or JSONL file")
+TEXT_COLS = typer.Option(..., "--text-col", help="text column; repeat to join several")
+LABEL_COL = typer.Option(..., "--label-col", help="column with the true category")
+ENCODING = typer.Option(None, "--encoding", help="file encoding (default: detected)")
+AS_JSON = typer.Option(False, "--json", help="print the figures as JSON")
+
+
+def _say(message: str) -> None:
+    # Progress goes to stderr so that --json output on stdout stays parseable.
+    print(message, file=sys.stderr, flush=True)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    return typer.Exit(code)
+
+
+def _print(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+        return
+    print(
+        f"n={result['n']}  accuracy={result['accuracy']:.3f}  "
+        f"macro_f1={result['macro_f1']:.3f}  top3={result['top3_accuracy']:.3f}"
+    )
+    print(f"{'class':<16}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
+    for label, v in result["per_class"].items():
+        print(
+            f"{label:<16}{v['precision']:>10.3f}{v['recall']:>10.3f}{v['f1']:>10.3f}"
+            f"{v['support']:>9}"
+        )
+
+
+@app.command("train")
+def train(
+    data: Path = DATA,
+    text_col: list[str] = TEXT_COLS,
+    label_col: str = LABEL_COL,
+    out: Path = typer.Option(..., "--out", help="directory to write the model to"),
+    encoding: str | None = ENCODING,
+) -> None:
+    """Train a classifier on a labelled file and save it to a directory."""
+    try:
+        ds = load_labelled(data, text_col, label_col, encoding=encoding)
+        _say(f"read {len(ds.texts)} texts ({ds.skipped} skipped) from {data.name}")
+        started = time.monotonic()
+        model = TextClassifier()
+        model.metadata.update(
+            {"data_sha256": ds.fingerprint, "text_cols": text_col, "label_col": label_col}
+        )
+        model.fit(ds.fields, ds.labels, progress=_say)
+        model.metadata["train_seconds"] = round(time.monotonic() - started, 2)
+        model.save(out)
+    except BadInput as exc:
+        raise _fail(exc.message) from None
+    except OSError as exc:
+        raise _fail(str(exc)) from None
+    _say(f"saved {len(model.labels)} classes to {out}")
+
+
+@app.command("eval")
+def evaluate(
+    model_dir: Path = typer.Option(..., "--model", help="directory written by train"),
+    data: Path = DATA,
+    text_col: list[str] = TEXT_COLS,
+    label_col: str = LABEL_COL,
+    encoding: str | None = ENCODING,
+    as_json: bool = AS_JSON,
+) -> None:
+    """Measure a saved classifier on a labelled file."""
+    try:
+        model = TextClassifier.load(model_dir)
+        ds = load_labelled(data, text_col, label_col, encoding=encoding, min_classes=1)
+        _say(f"predicting {len(ds.texts)} texts")
+        result = metrics(ds.labels, model.predict_top(ds.fields, k=3))
+    except BadInput as exc:
+        raise _fail(exc.message) from None
+    _print(result, as_json)
+
+
+@app.command("cv")
+def cv(
+    data: Path = DATA,
+    text_col: list[str] = TEXT_COLS,
+    label_col: str = LABEL_COL,
+    folds: int = typer.Option(5, "--folds", min=2, help="number of stratified folds"),
+    encoding: str | None = ENCODING,
+    as_json: bool = AS_JSON,
+) -> None:
+    """Stratified k-fold cross-validation of the classifier on a labelled file."""
+    try:
+        ds = load_labelled(data, text_col, label_col, encoding=encoding)
+        _say(f"read {len(ds.texts)} texts ({ds.skipped} skipped) from {data.name}")
+        started = time.monotonic()
+        result = cross_validate(ds.fields, ds.labels, folds=folds, progress=_say)
+        result["seconds"] = round(time.monotonic() - started, 2)
+    except BadInput as exc:
+        raise _fail(exc.message) from None
+    _print(result, as_json)
+
+
+if __name__ == "__main__":
+    app()
