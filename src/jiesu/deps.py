@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -66,6 +68,22 @@ T = TypeVar("T")
 WRITE_ATTEMPTS = 3
 
 
+_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _sqlite_writer(db: AsyncSession) -> asyncio.Lock | None:
+    """SQLite takes one writer at a time; the others sleep in its busy handler and retry.
+    Queueing writers in the process instead turns that sleeping into waiting in line."""
+    bind = db.get_bind()
+    if bind.dialect.name != "sqlite":
+        return None
+    # A lock belongs to one event loop; tests and server workers may run several.
+    locks = _writers.setdefault(asyncio.get_running_loop(), {})
+    return locks.setdefault(str(bind.engine.url), asyncio.Lock())
+
+
 async def write(db: AsyncSession, work: Callable[[Session], T]) -> T:
     """Run a writing service and commit, retrying when a concurrent writer got there first.
 
@@ -74,11 +92,17 @@ async def write(db: AsyncSession, work: Callable[[Session], T]) -> T:
     either still applies or is refused as illegal with the allowed actions — never a 500.
     The same holds for two submissions with one idempotency key: the retry finds the first.
     """
+    lock = _sqlite_writer(db)
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         try:
-            result = await db.run_sync(work)
-            await db.commit()
-            return result
+            if lock is None:
+                result = await db.run_sync(work)
+                await db.commit()
+                return result
+            async with lock:
+                result = await db.run_sync(work)
+                await db.commit()
+                return result
         except IntegrityError:
             await db.rollback()
             if attempt == WRITE_ATTEMPTS:
