@@ -21,6 +21,7 @@ from jiesu.db.base import Base
 from jiesu.db.engine import is_sqlite, make_engine
 from jiesu.db.migrate import upgrade
 from jiesu.kit.clock import FixedClock
+from jiesu.nlp.suggest import forget as forget_suggestions
 
 PG_URL = os.environ.get("JIESU_TEST_PG_URL", "")
 REQUIRE_PG = os.environ.get("JIESU_REQUIRE_PG") == "1"
@@ -77,6 +78,7 @@ def db_engine(db_url: str) -> Iterator[Engine]:
 
 def wipe(engine: Engine) -> None:
     forget_city_context()
+    forget_suggestions()
     tables = list(reversed(Base.metadata.sorted_tables))
     with engine.begin() as conn:
         if is_sqlite(str(engine.url)):

@@ -12,6 +12,7 @@ from jiesu.errors import BadInput
 from jiesu.intake.schemas import RequestIn
 from jiesu.kit.ids import new_ticket
 from jiesu.logs import get_logger
+from jiesu.nlp.suggest import APPLY_THRESHOLD, suggest_categories
 from jiesu.people.service import Actor
 from jiesu.workflow.events import append_event
 from jiesu.workflow.models import Contact, ServiceRequest
@@ -49,6 +50,12 @@ def submit_request(
         raise BadInput("received_at", f"{received_at.isoformat()} is in the future")
     category = find_category(session, data.category) if data.category else None
     area = find_area(session, data.area) if data.area else None
+    suggestions = [] if category else suggest_categories(session, f"{data.title}\n{data.text}")
+    confidence = None
+    if not category and suggestions and suggestions[0].confidence >= APPLY_THRESHOLD:
+        # A confident suggestion is applied but left unconfirmed: dispatch confirms it.
+        category = find_category(session, suggestions[0].code)
+        confidence = suggestions[0].confidence
     req = ServiceRequest(
         ticket=_unique_ticket(session, received_at, ctx),
         channel=data.channel,
@@ -62,7 +69,8 @@ def submit_request(
         media_url=data.media_url,
         area=area,
         category=category,
-        category_confirmed=category is not None,
+        category_confirmed=category is not None and confidence is None,
+        category_confidence=confidence,
         urgency=data.urgency or (category.urgency if category else "general"),
         status="received",
         source_key=data.source_key,
@@ -88,6 +96,8 @@ def submit_request(
             "category": category.code if category else None,
             "area": area.code if area else None,
             "urgency": req.urgency,
+            # What the machine suggested and why, kept with the request's history.
+            "suggestions": [sg.as_dict() for sg in suggestions],
         },
     )
     session.flush()

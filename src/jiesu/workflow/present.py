@@ -14,6 +14,7 @@ from jiesu.privacy.masking import CONTACT_ROLES, mask_email, mask_name, mask_pho
 from jiesu.workflow.models import Event, ServiceRequest
 from jiesu.workflow.schemas import (
     CategoryRef,
+    CategorySuggestion,
     ContactOut,
     EventOut,
     Ref,
@@ -77,6 +78,12 @@ def detail(session: Session, req: ServiceRequest, tz: ZoneInfo, viewer: Actor) -
         lat=req.lat,
         lon=req.lon,
         category_confirmed=req.category_confirmed,
+        category_confidence=req.category_confidence,
+        category_suggestions=[
+            CategorySuggestion(**sg) for sg in (events[0].payload.get("suggestions") or [])
+        ]
+        if events
+        else [],
         assisting_units=[Ref(code=u.code, name=u.name) for u in req.assisting_units],
         duplicate_of=req.duplicate_of.ticket if req.duplicate_of else None,
         dispatched_at=_local(req.dispatched_at, tz),

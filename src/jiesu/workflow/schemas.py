@@ -51,12 +51,25 @@ class RequestSummary(BaseModel):
     synthetic: bool
 
 
+class CategorySuggestion(BaseModel):
+    code: str
+    name: str
+    confidence: float
+    why: list[str] = Field(description="the words in the text that led to it")
+
+
 class RequestOut(RequestSummary):
     text: str
     address: str
     lat: float | None
     lon: float | None
     category_confirmed: bool
+    category_confidence: float | None = Field(
+        description="confidence of an automatically applied category; null if a person chose it"
+    )
+    category_suggestions: list[CategorySuggestion] = Field(
+        description="what intake suggested when no category was given, best first"
+    )
     assisting_units: list[Ref]
     duplicate_of: str | None
     dispatched_at: datetime | None

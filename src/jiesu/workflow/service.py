@@ -79,8 +79,10 @@ def _dispatch(s: Step) -> dict[str, Any]:
         raise BadInput("assisting_units", "the lead unit cannot also assist")
     note = s.text("note", required=False)
     if s.params.get("category"):
-        req.category, req.category_confirmed = category, True
+        req.category = category
         payload["category"] = category.code
+    # Dispatching on a suggested category is the dispatcher's confirmation of it.
+    req.category_confirmed = True
     if s.params.get("urgency"):
         req.urgency = s.params["urgency"]
     req.lead_unit, req.assisting_units, req.dispatched_at = unit, assisting, s.now
