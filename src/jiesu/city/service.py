@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 from jiesu.city.models import Area, CalendarYear, Category, City, CityPackLoad, HandlingUnit
 from jiesu.city.pack import CityPack
 from jiesu.errors import ConfigError, UnknownReference
+from jiesu.kit.cache import PerDatabase
 from jiesu.kit.calendar import WorkCalendar, YearSpec
 from jiesu.kit.timelimits import TimeLimit
 from jiesu.logs import get_logger
@@ -191,10 +191,8 @@ def _calendar(session: Session) -> WorkCalendar:
     return cal
 
 
-# The city changes a few times a year but is read on every request: keep it per database for a
-# short while. A load in this process clears it at once; a load elsewhere shows within the TTL.
 CONTEXT_TTL_SECONDS = 30.0
-_context_cache: dict[str, tuple[float, CityContext]] = {}
+_context_cache: PerDatabase[CityContext] = PerDatabase(CONTEXT_TTL_SECONDS)
 
 
 def forget_city_context() -> None:
@@ -203,13 +201,7 @@ def forget_city_context() -> None:
 
 
 def city_context(session: Session) -> CityContext:
-    key = str(session.get_bind().engine.url)
-    hit = _context_cache.get(key)
-    if hit is not None and time.monotonic() - hit[0] < CONTEXT_TTL_SECONDS:
-        return hit[1]
-    ctx = _load_context(session)
-    _context_cache[key] = (time.monotonic(), ctx)
-    return ctx
+    return _context_cache.get(session, _load_context)
 
 
 def _load_context(session: Session) -> CityContext:
