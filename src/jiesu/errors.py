@@ -3,6 +3,7 @@
     JiesuError (500)
      ├── BadInput (422)          a field has a bad value; names the field
      │    └── UnknownReference   an unknown category/area/unit code, with valid hints
+     ├── ProblemList (422)       a whole file checked: every problem, and nothing loaded
      ├── NotAuthenticated (401)
      ├── Forbidden (403)
      ├── NotFound (404)
@@ -52,6 +53,26 @@ class UnknownReference(BadInput):
     def __init__(self, field: str, value: str, hints: list[str]):
         hint = f"; did you mean one of: {', '.join(hints)}" if hints else ""
         super().__init__(field, f"unknown value {value!r}{hint}", hints=hints)
+
+
+class ProblemList(JiesuError):
+    """A file (city pack, sensors file…) was checked whole: all its problems, none loaded."""
+
+    status_code = 422
+    code = "invalid_file"
+    MAX_SHOWN = 50
+
+    def __init__(self, source: str, problems: list[str]):
+        shown = problems[: self.MAX_SHOWN]
+        extra = len(problems) - len(shown)
+        more = f"\n  … and {extra} more" if extra else ""
+        super().__init__(
+            f"{source} has {len(problems)} problem(s); nothing was loaded:\n  "
+            + "\n  ".join(shown)
+            + more,
+            problems=shown,
+        )
+        self.problems = problems
 
 
 class NotAuthenticated(JiesuError):

@@ -19,27 +19,16 @@ import yaml
 
 from jiesu.city.attributes import validate_definition
 from jiesu.city.models import AREA_LEVELS, UNIT_KINDS, URGENCY_CLASSES
-from jiesu.errors import ConfigError, JiesuError
+from jiesu.errors import ConfigError, ProblemList
 from jiesu.kit.calendar import CalendarFileError, YearSpec, load_year_file
 from jiesu.kit.timelimits import TimeLimit
 
-MAX_ERRORS = 50
 
-
-class CityPackError(JiesuError):
-    status_code = 422
+class CityPackError(ProblemList):
     code = "city_pack_invalid"
 
     def __init__(self, problems: list[str]):
-        shown = problems[:MAX_ERRORS]
-        more = f"\n… and {len(problems) - MAX_ERRORS} more" if len(problems) > MAX_ERRORS else ""
-        super().__init__(
-            f"city pack has {len(problems)} problem(s); nothing was loaded:\n  "
-            + "\n  ".join(shown)
-            + more,
-            problems=shown,
-        )
-        self.problems = problems
+        super().__init__("city pack", problems)
 
 
 @dataclass

@@ -20,32 +20,19 @@ from sqlalchemy.orm import Session
 
 from jiesu.city.models import Area, Category, HandlingUnit, check_urgency
 from jiesu.city.service import find_area, find_category, find_unit
-from jiesu.errors import JiesuError, UnknownReference
+from jiesu.errors import ProblemList, UnknownReference
 from jiesu.intake.models import Sensor, SensorRule
 from jiesu.logs import get_logger
 
 log = get_logger(__name__)
 
-MAX_ERRORS = 50
 SENSOR_LEVELS = ("grid", "community")
 
 M = TypeVar("M", bound=BaseModel)
 
 
-class SensorFileError(JiesuError):
-    status_code = 422
+class SensorFileError(ProblemList):
     code = "sensor_file_invalid"
-
-    def __init__(self, source: str, problems: list[str]):
-        shown = problems[:MAX_ERRORS]
-        more = f"\n  … and {len(problems) - MAX_ERRORS} more" if len(problems) > MAX_ERRORS else ""
-        super().__init__(
-            f"{source} has {len(problems)} problem(s); nothing was loaded:\n  "
-            + "\n  ".join(shown)
-            + more,
-            problems=shown,
-        )
-        self.problems = problems
 
 
 def _code_text(value: Any) -> Any:
