@@ -6,11 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from jiesu.db.engine import make_engine
-from jiesu.db.migrate import current, upgrade
+from jiesu.db.migrate import alembic_config, current, upgrade
 
 PG_URL = os.environ.get("JIESU_TEST_PG_URL", "")
 
@@ -31,6 +32,10 @@ def _urls(tmp_path: Path) -> list[str]:
     return urls
 
 
+def _head() -> str:
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head() or ""
+
+
 def test_upgrade_from_first_revision_keeps_rows(tmp_path: Path) -> None:
     for url in _urls(tmp_path):
         upgrade(url, "0001")
@@ -43,11 +48,22 @@ def test_upgrade_from_first_revision_keeps_rows(tmp_path: Path) -> None:
                     " '01/', 'general', '24h', '7wd', '[]', true, '2026-01-01 00:00:00')"
                 )
             )
+        upgrade(url, "0002")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO city (code, name, name_en, timezone, jurisdiction_id, hotline,"
+                    " urgency_classes, updated_at) VALUES ('bj', '北京', '', 'Asia/Shanghai', '',"
+                    " '12345', '{}', '2026-01-01 00:00:00')"
+                )
+            )
         upgrade(url)
-        assert current(url) == "0002"
+        assert current(url) == _head()
         with engine.connect() as conn:
             row = conn.execute(text("SELECT code, attributes FROM categories")).one()
+            city = conn.execute(text("SELECT code, understanding FROM city")).one()
         assert row[0] == "01" and row[1] in ([], "[]")
+        assert city[0] == "bj" and city[1] in ({}, "{}")
         engine.dispose()
     if PG_URL:
         engine = make_engine(PG_URL)

@@ -5,12 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Float, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from jiesu.db.base import Base
 
 AREA_LEVELS = ("city", "district", "street", "community", "grid")
+PLACE_KINDS = ("road", "landmark", "estate", "poi")
 UNIT_KINDS = (
     "street_office",  # 街道办事处 / 乡镇政府
     "district_government",  # 区政府
@@ -56,6 +67,8 @@ class City(Base):
     jurisdiction_id: Mapped[str] = mapped_column(String(200), default="")
     hotline: Mapped[str] = mapped_column(String(32), default="12345")
     urgency_classes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # How the city reads requests: urgency signals, demand levels, thresholds (understanding.yaml).
+    understanding: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime]
 
 
@@ -79,6 +92,27 @@ class Area(Base):
     updated_at: Mapped[datetime]
 
     parent: Mapped[Area | None] = relationship(remote_side="Area.id")
+
+
+class Place(Base):
+    """A gazetteer entry (地名): a road, landmark, housing estate or other name that points to an
+    area. A name may appear once per area (a long road crosses several streets): a text naming
+    it is then ambiguous between those areas, which place extraction reports instead of guessing."""
+
+    __tablename__ = "places"
+    __table_args__ = (UniqueConstraint("name", "area_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"), index=True)
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime]
+
+    area: Mapped[Area] = relationship()
 
 
 class Category(Base):

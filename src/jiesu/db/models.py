@@ -1,6 +1,14 @@
 """Imports every domain's tables so that metadata (and Alembic) sees them all."""
 
-from jiesu.city.models import Area, CalendarYear, Category, City, CityPackLoad, HandlingUnit
+from jiesu.city.models import (
+    Area,
+    CalendarYear,
+    Category,
+    City,
+    CityPackLoad,
+    HandlingUnit,
+    Place,
+)
 from jiesu.db.base import Base
 from jiesu.intake.models import (
     ApiKey,
@@ -27,6 +35,7 @@ __all__ = [
     "Contact",
     "Event",
     "HandlingUnit",
+    "Place",
     "ImportRun",
     "Open311Token",
     "Sensor",

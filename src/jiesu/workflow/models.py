@@ -47,7 +47,14 @@ class ServiceRequest(Base):
     urgency: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(24))
     lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("handling_units.id"))
-    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("service_requests.id"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_requests.id"), index=True
+    )
+    # Callers behind this issue: 1 + the requests merged into it (热度).
+    heat: Mapped[int] = mapped_column(Integer, default=1)
+    # Explainable urgency score 0–100 and a weak sentiment signal −1…1, set at intake.
+    urgency_score: Mapped[float | None] = mapped_column(Float)
+    sentiment: Mapped[float | None] = mapped_column(Float)
     dispatched_at: Mapped[datetime | None]
     response_due: Mapped[datetime | None]
     handling_due: Mapped[datetime | None] = mapped_column(index=True)
