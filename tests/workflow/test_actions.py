@@ -46,7 +46,13 @@ def test_illegal_action_lists_allowed_ones(session: Session, clock: FixedClock) 
     with pytest.raises(IllegalAction) as err:
         run(session, world, req, "reply", "sup", clock, text="x")
     assert err.value.status_code == 409
-    assert err.value.extra["allowed_actions"] == ["dispatch", "merge", "mark_invalid", "note"]
+    assert err.value.extra["allowed_actions"] == [
+        "dispatch",
+        "merge",
+        "mark_invalid",
+        "categorize",
+        "note",
+    ]
     assert req.event_count == 1  # nothing written
 
 

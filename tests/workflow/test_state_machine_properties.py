@@ -149,6 +149,8 @@ def valid_params(
             return {"into": req.ticket}, False
         target = data.draw(st.sampled_from(others))
         return {"into": target.ticket}, target.status not in ("merged", "invalid")
+    if action == "categorize":
+        return {"category": data.draw(st.sampled_from(CATEGORIES))}, True
     if action in ("close", "confirm_invalid"):
         return data.draw(st.sampled_from([{}, {"note": "已办结"}])), True
     return {}, action in TRANSITIONS

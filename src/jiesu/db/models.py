@@ -18,6 +18,7 @@ from jiesu.intake.models import (
     SensorMessage,
     SensorRule,
 )
+from jiesu.nlp.tables import ClassifierVersion
 from jiesu.people.models import ApiToken, User
 from jiesu.privacy.models import AuditDigest
 from jiesu.workflow.models import Contact, Event, ServiceRequest
@@ -32,6 +33,7 @@ __all__ = [
     "Category",
     "City",
     "CityPackLoad",
+    "ClassifierVersion",
     "Contact",
     "Event",
     "HandlingUnit",

@@ -12,7 +12,7 @@ from jiesu.errors import BadInput
 from jiesu.intake.schemas import RequestIn
 from jiesu.kit.ids import new_ticket
 from jiesu.logs import get_logger
-from jiesu.nlp.suggest import APPLY_THRESHOLD, suggest_categories
+from jiesu.nlp.suggest import apply_threshold, suggest_categories
 from jiesu.people.service import Actor
 from jiesu.workflow.events import append_event
 from jiesu.workflow.models import Contact, ServiceRequest
@@ -50,9 +50,9 @@ def submit_request(
         raise BadInput("received_at", f"{received_at.isoformat()} is in the future")
     category = find_category(session, data.category) if data.category else None
     area = find_area(session, data.area) if data.area else None
-    suggestions = [] if category else suggest_categories(session, f"{data.title}\n{data.text}")
+    suggestions = [] if category else suggest_categories(session, data.text, title=data.title)
     confidence = None
-    if not category and suggestions and suggestions[0].confidence >= APPLY_THRESHOLD:
+    if not category and suggestions and suggestions[0].confidence >= apply_threshold(session):
         # A confident suggestion is applied but left unconfirmed: dispatch confirms it.
         category = find_category(session, suggestions[0].code)
         confidence = suggestions[0].confidence

@@ -11,6 +11,7 @@ from typing import Any
 import typer
 
 from jiesu.errors import BadInput
+from jiesu.nlp.cli_models import models_app, retrain_cmd
 from jiesu.nlp.dataset import load_labelled
 from jiesu.nlp.evaluate import cross_validate, metrics
 from jiesu.nlp.model import TextClassifier
@@ -121,6 +122,9 @@ def cv(
         raise _fail(exc.message) from None
     _print(result, as_json)
 
+
+app.command("retrain")(retrain_cmd)
+app.add_typer(models_app, name="models")
 
 if __name__ == "__main__":
     app()

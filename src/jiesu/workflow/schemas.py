@@ -128,6 +128,11 @@ class CallBackIn(_Body):
     note: str | None = Field(None, max_length=10_000)
 
 
+class CategorizeIn(_Body):
+    category: str = Field(..., description="category code (or exact name) to set or confirm")
+    note: str | None = Field(None, max_length=10_000)
+
+
 class MergeIn(_Body):
     into: str = Field(..., description="ticket of the original request")
 
@@ -143,6 +148,7 @@ ACTION_ROUTES: dict[str, tuple[str, type[BaseModel] | None]] = {
     "close": ("close", NoteIn),
     "reopen": ("reopen", ReasonIn),
     "merge": ("merge", MergeIn),
+    "categorize": ("categorize", CategorizeIn),
     "mark-invalid": ("mark_invalid", ReasonIn),
     "confirm-invalid": ("confirm_invalid", NoteIn),
     "reject-invalid": ("reject_invalid", ReasonIn),

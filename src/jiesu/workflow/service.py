@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jiesu.city.models import URGENCY_CLASSES
+from jiesu.city.models import URGENCY_CLASSES, Category
 from jiesu.city.service import CityContext, find_category, find_unit
 from jiesu.errors import BadInput, Forbidden, IllegalAction, NotFound
 from jiesu.logs import get_logger
@@ -78,11 +78,8 @@ def _dispatch(s: Step) -> dict[str, Any]:
     if unit in assisting:
         raise BadInput("assisting_units", "the lead unit cannot also assist")
     note = s.text("note", required=False)
-    if s.params.get("category"):
-        req.category = category
-        payload["category"] = category.code
     # Dispatching on a suggested category is the dispatcher's confirmation of it.
-    req.category_confirmed = True
+    payload.update(_set_category(req, category))
     if s.params.get("urgency"):
         req.urgency = s.params["urgency"]
     req.lead_unit, req.assisting_units, req.dispatched_at = unit, assisting, s.now
@@ -180,6 +177,31 @@ def _reopen(s: Step) -> dict[str, Any]:
     }
 
 
+def _set_category(req: ServiceRequest, category: Category) -> dict[str, Any]:
+    """Set and confirm the category; say whether it corrects the machine's choice, because
+    corrections are what retraining learns most from (and what measures the classifier)."""
+    payload: dict[str, Any] = {}
+    previous = req.category
+    if previous is None or previous.id != category.id:
+        payload["category"] = category.code
+        payload["previous_category"] = previous.code if previous else None
+    if not req.category_confirmed:
+        payload["corrected"] = previous is not None and previous.id != category.id
+        payload["suggested_confidence"] = req.category_confidence
+    req.category, req.category_confirmed = category, True
+    return payload
+
+
+def _categorize(s: Step) -> dict[str, Any]:
+    category = find_category(s.session, s.text("category") or "")
+    note = s.text("note", required=False)
+    payload = _set_category(s.request, category)
+    payload.setdefault("category", category.code)
+    if note:
+        payload["note"] = note
+    return payload
+
+
 def _merge(s: Step) -> dict[str, Any]:
     into = s.text("into")
     target = s.session.scalar(select(ServiceRequest).where(ServiceRequest.ticket == into))
@@ -192,7 +214,9 @@ def _merge(s: Step) -> dict[str, Any]:
             "into", f"request {into} is {target.status}; merge into its original instead"
         )
     s.request.duplicate_of, s.request.closed_at = target, s.now
-    return {"into": target.ticket}
+    # Heat (热度) is the number of callers behind one issue: the target now speaks for these too.
+    target.heat += s.request.heat
+    return {"into": target.ticket, "heat": target.heat}
 
 
 def _mark_invalid(s: Step) -> dict[str, Any]:
@@ -227,6 +251,7 @@ HANDLERS: dict[str, Callable[[Step], dict[str, Any]]] = {
     "close": _close,
     "reopen": _reopen,
     "merge": _merge,
+    "categorize": _categorize,
     "mark_invalid": _mark_invalid,
     "confirm_invalid": _confirm_invalid,
     "reject_invalid": _reject_invalid,

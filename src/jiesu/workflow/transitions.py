@@ -144,6 +144,13 @@ TRANSITIONS: dict[str, Transition] = {
             REVIEWERS,
             summary="reject the proposal; the request goes back to intake",
         ),
+        _t(
+            "categorize",
+            ("received", "dispatched", "accepted", "returned", "invalid_pending"),
+            SAME,
+            DISPATCH_DESK,
+            summary="分类: set or confirm the category (a correction teaches the classifier)",
+        ),
         _t("note", STATUSES, SAME, STAFF, summary="add an internal note"),
     )
 }
