@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
 from pydantic import AwareDatetime, BaseModel
@@ -78,6 +78,17 @@ async def list_all(
     received_from: AwareDatetime | None = None,
     received_to: AwareDatetime | None = None,
     q: Annotated[str | None, Query(max_length=200, description="words in title or text")] = None,
+    category_confirmed: Annotated[
+        bool | None,
+        Query(description="false: the human-check queue (category not yet confirmed)"),
+    ] = None,
+    min_heat: Annotated[
+        int | None, Query(ge=1, description="at least this many callers behind the issue")
+    ] = None,
+    sort: Annotated[
+        Literal["newest", "urgency", "heat"],
+        Query(description="newest first, most urgent first, or most callers first"),
+    ] = "newest",
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> Page:
@@ -95,6 +106,8 @@ async def list_all(
             received_from=received_from,
             received_to=received_to,
             q=q,
+            category_confirmed=category_confirmed,
+            min_heat=min_heat,
         )
         if category:
             f.category_path = find_category(s, category).path
@@ -106,7 +119,7 @@ async def list_all(
             if f.unit_id is not None and f.unit_id != actor.unit_id:
                 raise Forbidden("unit handlers can list only their own unit's requests")
             f.unit_id = actor.unit_id
-        rows, total = list_requests(s, f, page=page, page_size=page_size)
+        rows, total = list_requests(s, f, page=page, page_size=page_size, sort=sort)
         return Page(
             items=[summary(r, ctx.tz) for r in rows], page=page, page_size=page_size, total=total
         )

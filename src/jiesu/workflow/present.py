@@ -55,6 +55,8 @@ def summary(req: ServiceRequest, tz: ZoneInfo) -> RequestSummary:
         response_overdue=req.response_overdue,
         handling_overdue=req.handling_overdue,
         synthetic=req.synthetic,
+        heat=req.heat,
+        urgency_score=req.urgency_score,
     )
 
 

@@ -24,6 +24,13 @@ class RequestFilter:
     received_from: datetime | None = None
     received_to: datetime | None = None
     q: str | None = None
+    # False: the human-check queue (category suggested but not confirmed, or none applied).
+    category_confirmed: bool | None = None
+    min_heat: int | None = None
+
+
+# Orders a list can take: newest first (default), most urgent first, most callers first.
+SORTS = ("newest", "urgency", "heat")
 
 
 def _where(stmt: Select, f: RequestFilter) -> Select:  # type: ignore[type-arg]
@@ -52,6 +59,10 @@ def _where(stmt: Select, f: RequestFilter) -> Select:  # type: ignore[type-arg]
         stmt = stmt.where(R.received_at >= f.received_from)
     if f.received_to is not None:
         stmt = stmt.where(R.received_at < f.received_to)
+    if f.category_confirmed is not None:
+        stmt = stmt.where(R.category_confirmed.is_(f.category_confirmed))
+    if f.min_heat is not None:
+        stmt = stmt.where(R.heat >= f.min_heat)
     if f.q:
         like = f"%{f.q}%"
         stmt = stmt.where(or_(R.title.like(like), R.text.like(like), R.ticket == f.q))
@@ -59,8 +70,16 @@ def _where(stmt: Select, f: RequestFilter) -> Select:  # type: ignore[type-arg]
 
 
 def list_requests(
-    session: Session, f: RequestFilter, *, page: int, page_size: int
+    session: Session, f: RequestFilter, *, page: int, page_size: int, sort: str = "newest"
 ) -> tuple[list[ServiceRequest], int]:
+    R = ServiceRequest
+    newest = (R.received_at.desc(), R.id.desc())
+    order = {
+        "newest": newest,
+        # Unscored requests (imported history) sort after scored ones.
+        "urgency": (R.urgency_score.desc().nulls_last(), *newest),
+        "heat": (R.heat.desc(), *newest),
+    }[sort]
     total = session.scalar(_where(select(func.count(ServiceRequest.id)), f)) or 0
     stmt = (
         _where(select(ServiceRequest), f)
@@ -69,7 +88,7 @@ def list_requests(
             selectinload(ServiceRequest.lead_unit),
             selectinload(ServiceRequest.category).selectinload(Category.parent),
         )
-        .order_by(ServiceRequest.received_at.desc(), ServiceRequest.id.desc())
+        .order_by(*order)
         .offset((page - 1) * page_size)
         .limit(page_size)
     )

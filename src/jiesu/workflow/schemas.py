@@ -49,6 +49,10 @@ class RequestSummary(BaseModel):
     response_overdue: bool
     handling_overdue: bool
     synthetic: bool
+    heat: int = Field(description="callers behind this issue: 1 + requests merged into it")
+    urgency_score: float | None = Field(
+        description="0–100, from the signals found in the text (see understanding.urgency)"
+    )
 
 
 class CategorySuggestion(BaseModel):
