@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from jiesu.kit.clock import FixedClock
+from jiesu.nlp import registry
+from jiesu.nlp.model import TextClassifier
+
 from apiclient import Api
 
 
@@ -53,3 +61,25 @@ def test_merge_adds_heat_and_lists_by_heat(api: Api) -> None:
         assert merged.status_code == 200, merged.text
     hot = api.get("/api/v1/requests?sort=heat&min_heat=2", "disp").json()
     assert [(r["ticket"], r["heat"]) for r in hot["items"]] == [(t1, 3)]
+
+
+def test_classifier_versions_listed_and_activated_by_admin(
+    api: Api, session: Session, clock: FixedClock, tmp_path: Path
+) -> None:
+    assert api.get("/api/v1/understanding/models", "sup").json() == []
+    model = TextClassifier().fit(
+        ["楼上噪音", "夜里噪音大", "家里停水", "停水两天"], ["010101"] * 2 + ["010102"] * 2
+    )
+    row = registry.register(
+        session, model, kind="category", data_dir=tmp_path, now=clock.now(), source="test"
+    )
+    session.commit()
+    listed = api.get("/api/v1/understanding/models", "analyst").json()
+    assert [(m["version"], m["active"], m["n"]) for m in listed] == [(row.version, False, 4)]
+    assert api.get("/api/v1/understanding/models", "h1").status_code == 403
+    path = f"/api/v1/understanding/models/{row.version}/activate"
+    assert api.post(path, "sup").status_code == 403
+    assert api.post(path, "admin").json()["active"] is True
+    assert api.post("/api/v1/understanding/models/nope/activate", "admin").status_code == 404
+    body = api.post("/api/v1/requests", json={"text": "家里停水了"}).json()
+    assert body["category_suggestions"][0]["why"] == [f"model {row.version}"]
