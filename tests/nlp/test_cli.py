@@ -131,3 +131,45 @@ def test_train_on_gb18030(tmp_path: Path, csv_writer: Any, dataset: Any) -> None
     result = runner.invoke(app, ["train", "--data", str(path), *COLS, "--out", str(tmp_path / "m")])
     assert result.exit_code == 0, result.output
     assert "saved 5 classes" in result.stderr
+
+
+def test_wrong_encoding_and_foreign_script_are_refused(
+    tmp_path: Path, csv_writer: Any, dataset: Any, labelled_csv: Path
+) -> None:
+    titles, texts, labels = dataset
+    rows = list(zip(titles[:50], texts[:50], labels[:50], strict=True))
+    path = csv_writer.write(tmp_path / "u8.csv", ["主题", "详情", "一级分类"], rows)
+    # A UTF-8 file read as Latin-1 decodes without error but is gibberish.
+    forced = ["--encoding", "latin-1"]
+    wrong = runner.invoke(app, ["cv", "--data", str(path), *COLS, *forced])
+    assert wrong.exit_code == 1 and "no column 主题" in wrong.stderr
+    assert "looks mis-decoded: give its encoding with --encoding" in wrong.stderr
+    ascii_header = csv_writer.write(tmp_path / "a.csv", ["title", "text", "label"], rows)
+    ascii_cols = ["--text-col", "title", "--text-col", "text", "--label-col", "label"]
+    wrong = runner.invoke(app, ["cv", "--data", str(ascii_header), *ascii_cols, *forced])
+    assert wrong.exit_code == 1 and "50 of 50 texts look mis-decoded" in wrong.stderr
+    assert "Traceback" not in wrong.output
+    russian = csv_writer.write(
+        tmp_path / "ru.csv",
+        ["主题", "详情", "一级分类"],
+        [("Шум", f"Шумно ночью {i}", "A" if i % 2 else "B") for i in range(20)],
+    )
+    foreign = runner.invoke(
+        app, ["train", "--data", str(russian), *COLS, "--out", str(tmp_path / "r")]
+    )
+    assert foreign.exit_code == 1 and "20 of 20 texts are in Cyrillic" in foreign.stderr
+    model = tmp_path / "zh"
+    assert (
+        runner.invoke(
+            app, ["train", "--data", str(labelled_csv), *COLS, "--out", str(model)]
+        ).exit_code
+        == 0
+    )
+    english = csv_writer.write(
+        tmp_path / "en.csv",
+        ["主题", "详情", "一级分类"],
+        [("Noise", f"Loud music at night {i}", "城乡建设") for i in range(20)],
+    )
+    mismatch = runner.invoke(app, ["eval", "--model", str(model), "--data", str(english), *COLS])
+    assert mismatch.exit_code == 1
+    assert "trained on Chinese text but this file is mostly Latin-script" in mismatch.stderr

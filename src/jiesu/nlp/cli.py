@@ -14,6 +14,7 @@ from jiesu.errors import BadInput
 from jiesu.nlp.cli_models import models_app, retrain_cmd
 from jiesu.nlp.dataset import load_labelled
 from jiesu.nlp.evaluate import cross_validate, metrics
+from jiesu.nlp.language import KNOWN, LABELS, dominant_script, file_scripts
 from jiesu.nlp.model import TextClassifier
 
 app = typer.Typer(
@@ -35,8 +36,42 @@ def _say(message: str) -> None:
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
+    if dominant_script(message) == "mojibake" and "--encoding" not in message:
+        # Column names that do not match because the whole file was decoded wrongly.
+        message += "\n(the file looks mis-decoded: give its encoding with --encoding, e.g. gb18030)"
     print(f"error: {message}", file=sys.stderr, flush=True)
     return typer.Exit(code)
+
+
+def _check_scripts(texts: list[str], model: TextClassifier | None = None) -> dict[str, int]:
+    """Refuse files the models cannot read: mis-decoded, or in a script they do not know,
+    or (for a saved model) in another script than the one it was trained on."""
+    mix = file_scripts(texts)
+    n = sum(mix.values())
+    if mix["mojibake"] * 10 >= n:
+        raise BadInput(
+            "encoding",
+            f"{mix['mojibake']} of {n} texts look mis-decoded; give the file's encoding with"
+            " --encoding (for Chinese files often gb18030)",
+        )
+    readable = sum(mix[s] for s in KNOWN)
+    if readable * 2 < n:
+        script, _ = max(((k, v) for k, v in mix.items() if k != "none"), key=lambda kv: kv[1])
+        raise BadInput(
+            "text", f"{n - readable} of {n} texts are in {LABELS.get(script, script)};"
+            " the models read Chinese and English",
+        )  # fmt: skip
+    trained = (model.metadata.get("scripts") or {}) if model else {}
+    if trained:
+        ours = max(((k, v) for k, v in mix.items() if k in KNOWN), key=lambda kv: kv[1])[0]
+        theirs = max(trained.items(), key=lambda kv: kv[1])[0]
+        if ours != theirs:
+            raise BadInput(
+                "text",
+                f"the model was trained on {LABELS.get(theirs, theirs)} text but this file is"
+                f" mostly {LABELS.get(ours, ours)}",
+            )
+    return dict(mix)
 
 
 def _print(result: dict[str, Any], as_json: bool) -> None:
@@ -67,10 +102,16 @@ def train(
     try:
         ds = load_labelled(data, text_col, label_col, encoding=encoding)
         _say(f"read {len(ds.texts)} texts ({ds.skipped} skipped) from {data.name}")
+        scripts = _check_scripts(ds.texts)
         started = time.monotonic()
         model = TextClassifier()
         model.metadata.update(
-            {"data_sha256": ds.fingerprint, "text_cols": text_col, "label_col": label_col}
+            {
+                "data_sha256": ds.fingerprint,
+                "text_cols": text_col,
+                "label_col": label_col,
+                "scripts": scripts,
+            }
         )
         model.fit(ds.fields, ds.labels, progress=_say)
         model.metadata["train_seconds"] = round(time.monotonic() - started, 2)
@@ -95,6 +136,7 @@ def evaluate(
     try:
         model = TextClassifier.load(model_dir)
         ds = load_labelled(data, text_col, label_col, encoding=encoding, min_classes=1)
+        _check_scripts(ds.texts, model)
         _say(f"predicting {len(ds.texts)} texts")
         result = metrics(ds.labels, model.predict_top(ds.fields, k=3))
     except BadInput as exc:
@@ -115,6 +157,7 @@ def cv(
     try:
         ds = load_labelled(data, text_col, label_col, encoding=encoding)
         _say(f"read {len(ds.texts)} texts ({ds.skipped} skipped) from {data.name}")
+        _check_scripts(ds.texts)
         started = time.monotonic()
         result = cross_validate(ds.fields, ds.labels, folds=folds, progress=_say)
         result["seconds"] = round(time.monotonic() - started, 2)
