@@ -20,6 +20,7 @@ from jiesu.city.service import forget_city_context
 from jiesu.db.base import Base
 from jiesu.db.engine import is_sqlite, make_engine
 from jiesu.db.migrate import upgrade
+from jiesu.kit.cache import forget_everything
 from jiesu.kit.clock import FixedClock
 from jiesu.nlp.suggest import forget as forget_suggestions
 
@@ -78,6 +79,7 @@ def db_engine(db_url: str) -> Iterator[Engine]:
 
 def wipe(engine: Engine) -> None:
     forget_city_context()
+    forget_everything()
     forget_suggestions()
     tables = list(reversed(Base.metadata.sorted_tables))
     with engine.begin() as conn:

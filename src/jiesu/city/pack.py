@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from jiesu.city.attributes import validate_definition
+from jiesu.city.gazetteer import GAZETTEER_FILE, PlaceRow, check_area_codes, read_places
 from jiesu.city.models import AREA_LEVELS, UNIT_KINDS, URGENCY_CLASSES
 from jiesu.errors import ConfigError, ProblemList
 from jiesu.kit.calendar import CalendarFileError, YearSpec, load_year_file
@@ -76,6 +77,7 @@ class CityPack:
     categories: list[CategoryRow] = field(default_factory=list)
     units: list[UnitRow] = field(default_factory=list)
     years: list[YearSpec] = field(default_factory=list)
+    places: list[PlaceRow] = field(default_factory=list)  # gazetteer.csv (optional)
 
 
 def _split(cell: str | None) -> list[str]:
@@ -131,6 +133,9 @@ def read_pack(folder: Path) -> CityPack:
     pack.categories = _read_categories(folder / "categories.csv", city, problems)
     pack.units = _read_units(folder / "units.csv", pack, problems)
     _read_attributes(folder / "attributes.yaml", pack.categories, problems)
+    if (folder / GAZETTEER_FILE).is_file():
+        pack.places = read_places(folder / GAZETTEER_FILE, problems)
+        problems += check_area_codes(pack.places, (a.code for a in pack.areas))
     for path in sorted((folder / "calendar").glob("*.y*ml")):
         try:
             pack.years.append(load_year_file(path))

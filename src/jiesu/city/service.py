@@ -11,10 +11,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from jiesu.city.models import Area, CalendarYear, Category, City, CityPackLoad, HandlingUnit
+from jiesu.city.models import (
+    Area,
+    CalendarYear,
+    Category,
+    City,
+    CityPackLoad,
+    HandlingUnit,
+    Place,
+)
 from jiesu.city.pack import CityPack
 from jiesu.errors import ConfigError, UnknownReference
-from jiesu.kit.cache import PerDatabase
+from jiesu.kit.cache import PerDatabase, forget_everything
 from jiesu.kit.calendar import WorkCalendar, YearSpec
 from jiesu.kit.timelimits import TimeLimit
 from jiesu.logs import get_logger
@@ -30,6 +38,7 @@ def apply_pack(session: Session, pack: CityPack, *, now: datetime) -> dict[str, 
     areas = _upsert_areas(session, pack, now)
     categories = _upsert_categories(session, pack, now)
     units = _upsert_units(session, pack, now, areas, categories)
+    places_deactivated = _upsert_places(session, pack, now, areas)
     for spec in pack.years:
         save_year(session, spec, source=pack.source, now=now)
     counts = {
@@ -37,12 +46,14 @@ def apply_pack(session: Session, pack: CityPack, *, now: datetime) -> dict[str, 
         "categories": len(pack.categories),
         "units": len(pack.units),
         "calendar_years": len(pack.years),
-        "deactivated": _deactivate(session, Area, set(areas), now)
+        "places": len(pack.places),
+        "deactivated": places_deactivated
+        + _deactivate(session, Area, set(areas), now)
         + _deactivate(session, Category, set(categories), now)
         + _deactivate(session, HandlingUnit, set(units), now),
     }
     session.add(CityPackLoad(loaded_at=now, source=pack.source, digest=pack.digest, counts=counts))
-    _context_cache.clear()
+    forget_everything()
     session.flush()
     log.info("city.pack.loaded", source=pack.source, **counts)
     return counts
@@ -121,6 +132,30 @@ def _upsert_units(
     for row in pack.units:
         existing[row.code].parent_id = existing[row.parent_code].id if row.parent_code else None
     return {r.code: existing[r.code] for r in pack.units}
+
+
+def _upsert_places(session: Session, pack: CityPack, now: datetime, areas: dict[str, Area]) -> int:
+    """Upsert gazetteer places by (name, area); places no longer in the pack become inactive
+    (never deleted). Returns how many were deactivated."""
+    existing = {(p.name, p.area_id): p for p in session.scalars(select(Place))}
+    kept: set[tuple[str, int]] = set()
+    for row in pack.places:
+        area = areas[row.area_code]
+        key = (row.name, area.id)
+        place = existing.get(key) or Place(name=row.name, area=area)
+        place.kind, place.aliases = row.kind, list(row.aliases)
+        place.lat, place.lon = row.lat, row.lon
+        place.active, place.updated_at = True, now
+        session.add(place)
+        existing[key] = place
+        kept.add(key)
+    count = 0
+    for key, place in existing.items():
+        if place.active and key not in kept:
+            place.active, place.updated_at = False, now
+            count += 1
+    session.flush()
+    return count
 
 
 def _deactivate(session: Session, model: Any, keep: set[str], now: datetime) -> int:

@@ -12,7 +12,8 @@ from jiesu.errors import BadInput
 from jiesu.intake.schemas import RequestIn
 from jiesu.kit.ids import new_ticket
 from jiesu.logs import get_logger
-from jiesu.nlp.suggest import apply_threshold, suggest_categories
+from jiesu.nlp.understand import understand
+from jiesu.nlp.urgency import more_urgent
 from jiesu.people.service import Actor
 from jiesu.workflow.events import append_event
 from jiesu.workflow.models import Contact, ServiceRequest
@@ -36,9 +37,11 @@ def submit_request(
     now: datetime,
     ctx: CityContext,
     synthetic: bool = False,
+    live: bool = True,
 ) -> tuple[ServiceRequest, bool]:
     """Record a new request; returns (request, created). A repeated source_key returns the
-    request made the first time, so a retried submission or import never makes a duplicate."""
+    request made the first time, so a retried submission or import never makes a duplicate.
+    ``live`` False is for imported history: no duplicate search against today's requests."""
     if data.source_key:
         existing = session.scalar(
             select(ServiceRequest).where(ServiceRequest.source_key == data.source_key)
@@ -50,12 +53,31 @@ def submit_request(
         raise BadInput("received_at", f"{received_at.isoformat()} is in the future")
     category = find_category(session, data.category) if data.category else None
     area = find_area(session, data.area) if data.area else None
-    suggestions = [] if category else suggest_categories(session, data.text, title=data.title)
+    seen = understand(
+        session,
+        title=data.title,
+        text=data.text,
+        address=data.address,
+        lat=data.lat,
+        lon=data.lon,
+        received_at=received_at,
+        tz=ctx.tz,
+        category=category,
+        area=area,
+        live=live,
+    )
     confidence = None
-    if not category and suggestions and suggestions[0].confidence >= apply_threshold(session):
+    if category is None and seen.category_to_apply is not None:
         # A confident suggestion is applied but left unconfirmed: dispatch confirms it.
-        category = find_category(session, suggestions[0].code)
-        confidence = suggestions[0].confidence
+        category, confidence = seen.category_to_apply, seen.categories[0].confidence
+    area_source = "given" if area is not None else None
+    if area is None and (code := seen.place_to_apply()):
+        area, area_source = find_area(session, code), "text"
+    urgency = data.urgency or (category.urgency if category else "general")
+    assessment = seen.assessment
+    if data.urgency is None and assessment is not None:
+        # Signals in the text (gas smell, people trapped) may only shorten the clock.
+        urgency = more_urgent(urgency, assessment.urgency.urgency) or urgency
     req = ServiceRequest(
         ticket=_unique_ticket(session, received_at, ctx),
         channel=data.channel,
@@ -71,7 +93,9 @@ def submit_request(
         category=category,
         category_confirmed=category is not None and confidence is None,
         category_confidence=confidence,
-        urgency=data.urgency or (category.urgency if category else "general"),
+        urgency=urgency,
+        urgency_score=assessment.urgency.score if assessment else None,
+        sentiment=assessment.sentiment.score if assessment else None,
         status="received",
         source_key=data.source_key,
         synthetic=synthetic,
@@ -95,9 +119,10 @@ def submit_request(
             "received_at": received_at.isoformat(),
             "category": category.code if category else None,
             "area": area.code if area else None,
+            "area_source": area_source,
             "urgency": req.urgency,
             # What the machine suggested and why, kept with the request's history.
-            "suggestions": [sg.as_dict() for sg in suggestions],
+            **seen.as_payload(),
         },
     )
     session.flush()

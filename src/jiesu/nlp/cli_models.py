@@ -6,6 +6,7 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -103,7 +104,8 @@ def list_cmd(
         console.print("no trained versions: intake uses the keyword classifier")
     for r in rows:
         mark = "*" if r["active"] else " "
-        f1 = (r["metrics"].get("holdout") or r["metrics"]).get("macro_f1")
+        metrics: dict[str, Any] = r["metrics"]  # type: ignore[assignment]
+        f1 = (metrics.get("holdout") or metrics).get("macro_f1")
         score = f" macro-F1 {f1:.3f}" if isinstance(f1, float) else ""
         console.print(
             f"{mark} {r['version']}  {r['kind']:<8} n={r['n']:<7} {r['labels']} labels{score}"

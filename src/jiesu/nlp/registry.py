@@ -172,13 +172,18 @@ def activate_version(session: Session, version: str, *, now: datetime) -> Classi
 def deactivate(session: Session, kind: str) -> int:
     """Back to the cold-start keyword classifier (for category) or no router (for unit)."""
     _check_kind(kind)
-    n = session.execute(
-        update(ClassifierVersion)
-        .where(ClassifierVersion.kind == kind, ClassifierVersion.active.is_(True))
-        .values(active=False)
-    ).rowcount
+    rows = list(
+        session.scalars(
+            select(ClassifierVersion).where(
+                ClassifierVersion.kind == kind, ClassifierVersion.active.is_(True)
+            )
+        )
+    )
+    for row in rows:
+        row.active = False
+    session.flush()
     forget()
-    return int(n or 0)
+    return len(rows)
 
 
 def versions(session: Session, kind: str | None = None) -> list[ClassifierVersion]:

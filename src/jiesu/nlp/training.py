@@ -210,6 +210,7 @@ def retrain(
 
 def _fingerprint(docs: list[Doc], labels: list[str]) -> str:
     h = hashlib.sha256()
-    for (title, text), label in zip(docs, labels, strict=True):
-        h.update(f"{title}\x1f{text}\x1f{label}\x1e".encode())
+    for doc, label in zip(docs, labels, strict=True):
+        fields = doc if isinstance(doc, tuple) else (doc,)
+        h.update("\x1f".join((*fields, label)).encode() + b"\x1e")
     return h.hexdigest()

@@ -121,7 +121,7 @@ def _load_row(
         received_at=src.received_at,
         source_key=key,
     )
-    req, _ = submit_request(session, data, actor=actor, now=now, ctx=resolver.ctx)
+    req, _ = submit_request(session, data, actor=actor, now=now, ctx=resolver.ctx, live=False)
     facts = HistoricalFacts(
         status=src.status,
         unit=resolver.unit(src.unit) if src.unit else None,
