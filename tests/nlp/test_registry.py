@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from jiesu.nlp import registry
 from jiesu.nlp.model import TextClassifier
 from jiesu.nlp.suggest import forget, suggest_categories
 from jiesu.nlp.training import confirmed_history, retrain
+from jiesu.nlp.understanding import Thresholds, config_to_json, default_config
 from jiesu.workflow.models import Event
 from jiesu.workflow.service import apply_action
 
@@ -117,7 +119,8 @@ def test_intake_applies_only_above_the_city_threshold(
     assert sure.category is not None and sure.category.code == "010103", sure.category_confidence
     assert not sure.category_confirmed and sure.category_confidence is not None
     city = session.query(City).one()
-    city.understanding = {"category_threshold": 0.95}
+    stricter = replace(default_config(), thresholds=Thresholds(category=0.95))
+    city.understanding = config_to_json(stricter)
     session.flush()
     forget()
     # Two complaints in one text: the model hesitates, and below the threshold a person decides.

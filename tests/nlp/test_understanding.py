@@ -130,8 +130,8 @@ def test_duplicate_keys_are_rejected_with_their_line(tmp_path: Path) -> None:
 
 def test_unknown_top_level_key_and_bad_yaml(tmp_path: Path) -> None:
     assert problems_of(tmp_path, "signal: []\n") == [
-        "understanding.yaml: signal (line 1): unknown key (allowed: format, signals, negation, "
-        "repeat, demand, priority)"
+        "understanding.yaml: signal (line 1): unknown key (allowed: format, thresholds, signals,"
+        " negation, repeat, demand, priority)"
     ]
     assert problems_of(tmp_path, "signals: [\n")[0].startswith("understanding.yaml: not valid YAML")
 
@@ -191,3 +191,23 @@ def test_empty_stored_json_means_the_defaults_and_a_foreign_one_is_refused() -> 
     assert config_from_json(None) is default_config()
     with pytest.raises(UnderstandingError, match="format must be"):
         config_from_json({"signals": []})
+
+
+def test_urgency_classes_match_the_citys() -> None:
+    from jiesu.city.models import URGENCY_CLASSES
+    from jiesu.nlp.understanding import URGENCY_ORDER
+
+    # Most urgent first, the order the suggestion relies on.
+    assert URGENCY_ORDER == URGENCY_CLASSES
+
+
+def test_thresholds_are_read_checked_and_kept() -> None:
+    from jiesu.nlp.understanding import config_from_json, config_to_json, parse_understanding
+
+    config = parse_understanding({"thresholds": {"category": 0.7}}, "understanding.yaml")
+    assert (config.thresholds.category, config.thresholds.place) == (0.7, 0.6)
+    assert config_from_json(config_to_json(config)).thresholds.category == 0.7
+    with pytest.raises(UnderstandingError) as err:
+        parse_understanding({"thresholds": {"category": 1.5, "area": 0.2}}, "understanding.yaml")
+    text = "\n".join(err.value.problems)
+    assert "thresholds.category" in text and "thresholds" in text and "area" in text

@@ -23,6 +23,9 @@ from jiesu.city.models import AREA_LEVELS, UNIT_KINDS, URGENCY_CLASSES
 from jiesu.errors import ConfigError, ProblemList
 from jiesu.kit.calendar import CalendarFileError, YearSpec, load_year_file
 from jiesu.kit.timelimits import TimeLimit
+from jiesu.nlp.understanding import UnderstandingError, load_understanding
+
+UNDERSTANDING_FILE = "understanding.yaml"
 
 
 class CityPackError(ProblemList):
@@ -78,6 +81,8 @@ class CityPack:
     units: list[UnitRow] = field(default_factory=list)
     years: list[YearSpec] = field(default_factory=list)
     places: list[PlaceRow] = field(default_factory=list)  # gazetteer.csv (optional)
+    # understanding.yaml merged over the shipped defaults, as stored JSON; {} = defaults.
+    understanding: dict[str, Any] = field(default_factory=dict)
 
 
 def _split(cell: str | None) -> list[str]:
@@ -133,6 +138,13 @@ def read_pack(folder: Path) -> CityPack:
     pack.categories = _read_categories(folder / "categories.csv", city, problems)
     pack.units = _read_units(folder / "units.csv", pack, problems)
     _read_attributes(folder / "attributes.yaml", pack.categories, problems)
+    if (folder / UNDERSTANDING_FILE).is_file():
+        try:
+            pack.understanding = load_understanding(
+                folder / UNDERSTANDING_FILE, where=UNDERSTANDING_FILE
+            )
+        except UnderstandingError as exc:
+            problems.extend(exc.problems)
     if (folder / GAZETTEER_FILE).is_file():
         pack.places = read_places(folder / GAZETTEER_FILE, problems)
         problems += check_area_codes(pack.places, (a.code for a in pack.areas))

@@ -69,6 +69,7 @@ def _apply_city(session: Session, pack: CityPack, now: datetime) -> None:
     city.jurisdiction_id = c.get("jurisdiction_id", "")
     city.hotline = str(c.get("hotline", "12345"))
     city.urgency_classes = c["urgency_classes"]
+    city.understanding = pack.understanding
     city.updated_at = now
     session.add(city)
 

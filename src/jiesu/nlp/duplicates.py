@@ -257,12 +257,14 @@ class DuplicateIndex:
         *,
         window: timedelta | None = WINDOW,
         threshold: float = THRESHOLD,
+        with_places: bool = True,
     ):
         self.stats = stats
         self.window = window
         self.threshold = threshold
-        # The text similarity needed for the best place evidence to lift a pair over threshold.
-        self._min_sim = threshold / PLACE_MAX
+        # The text similarity needed for the best place evidence to lift a pair over threshold;
+        # an index of texts without places (replies) needs the threshold itself, a shorter prefix.
+        self._min_sim = threshold / PLACE_MAX if with_places else threshold
         self._reports: dict[int, Report] = {}
         self._next = 0
         self._floor = 0

@@ -6,16 +6,75 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from jiesu.city.service import city_context, find_area, find_category
 from jiesu.deps import DB, ClockDep, CurrentActor, write
 from jiesu.errors import Forbidden
 from jiesu.nlp import registry
 from jiesu.nlp.tables import ClassifierVersion
+from jiesu.nlp.understand import scored_text, understand
+from jiesu.workflow.present import understanding_out
+from jiesu.workflow.schemas import CategorySuggestion, UnderstandingOut
 
 router = APIRouter(tags=["understanding"])
 VIEWERS = frozenset({"supervisor", "admin", "analyst"})
+PREVIEWERS = frozenset({"operator", "dispatcher", "supervisor", "admin", "analyst"})
+
+
+class PreviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str = Field("", max_length=200)
+    text: str = Field(..., min_length=1, max_length=20_000)
+    address: str = Field("", max_length=500)
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    category: str | None = Field(None, description="a category already chosen (code or name)")
+    area: str | None = Field(None, description="an area already chosen (code or name)")
+
+
+class PreviewOut(BaseModel):
+    category_suggestions: list[CategorySuggestion]
+    category_to_apply: str | None = Field(
+        description="the suggestion confident enough to be applied at submission"
+    )
+    area_to_apply: str | None
+    understanding: UnderstandingOut
+
+
+@router.post("/understanding/preview", response_model=PreviewOut)
+async def preview(body: PreviewIn, db: DB, actor: CurrentActor, clock: ClockDep) -> PreviewOut:
+    """What intake would read in this text, without recording anything: the operator sees
+    the suggestions, their confidence and why while still on the phone."""
+    if actor.role not in PREVIEWERS:
+        raise Forbidden("only staff may preview the understanding of a text")
+    now = clock.now()
+
+    def work(s: Session) -> PreviewOut:
+        ctx = city_context(s)
+        seen = understand(
+            s,
+            title=body.title,
+            text=body.text,
+            address=body.address,
+            lat=body.lat,
+            lon=body.lon,
+            received_at=now,
+            tz=ctx.tz,
+            category=find_category(s, body.category) if body.category else None,
+            area=find_area(s, body.area) if body.area else None,
+        )
+        payload = seen.as_payload()
+        return PreviewOut(
+            category_suggestions=[CategorySuggestion(**sg) for sg in payload["suggestions"]],
+            category_to_apply=seen.category_to_apply.code if seen.category_to_apply else None,
+            area_to_apply=seen.place_to_apply(),
+            understanding=understanding_out(payload, scored_text(body.title, body.text)),
+        )
+
+    return await db.run_sync(work)
 
 
 class ClassifierOut(BaseModel):

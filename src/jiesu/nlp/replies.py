@@ -45,17 +45,19 @@ assert abs(sum(WEIGHTS.values()) - 1.0) < 1e-9
 # Flags for the supervisor.
 IRRELEVANT_BELOW = 0.25  # share of the request's key terms the reply mentions
 COPY_FROM = 0.80  # similarity to an earlier reply that makes it a copy
-TEMPLATE_FROM = 0.50  # similarity from which the template component starts to fall
+TEMPLATE_FROM = 0.60  # similarity from which the template component starts to fall
+TEMPLATE_SPAN = 1000  # characters of a reply compared with earlier ones
 TOO_SHORT = 40  # characters of content
 TOO_LONG = 3000
 KEY_TERMS = 8  # the request's terms that relevance is judged on
 
-# Part of speech (rjieba) → how specific a word of the request is. Place, organisation, person
-# and other proper names, Latin codes: what makes a request this request. Nouns: its objects.
+# Part of speech (rjieba) → how specific a word of the request is. Places, organisations and
+# other proper names, Latin codes: what makes a request this request. Nouns: its objects.
+# People's names count less (replies rightly leave them out, or write 李某); verbs and idioms
+# not at all: they tell how the citizen felt (崩溃, 不管不顾), which a reply need not repeat.
 _POS_WEIGHT = {
-    "ns": 2.0, "nt": 2.0, "nz": 2.0, "nr": 1.5, "nrt": 1.5, "nrfg": 1.5, "eng": 1.5,
-    "n": 1.0, "vn": 1.0, "nw": 1.0, "j": 1.0, "l": 0.8, "an": 0.8, "ng": 0.8, "s": 0.8,
-    "v": 0.5,
+    "ns": 2.0, "nt": 2.0, "nz": 2.0, "eng": 1.5, "nr": 0.5, "nrt": 0.5, "nrfg": 0.5,
+    "n": 1.0, "vn": 1.0, "nw": 1.0, "j": 1.0, "an": 0.5, "ng": 0.5, "s": 0.5,
 }  # fmt: skip
 # Proper-name parts that rjieba often cuts in pieces (望京/西园/三区): a run of them is one term.
 _PROPER = frozenset({"ns", "nt", "nz", "nr", "nrt", "nrfg"})
@@ -70,7 +72,7 @@ _GENERIC_WORDS = """
 _GENERIC = frozenset(_GENERIC_WORDS.split())
 # A reply that mentions this share of the request's weighted key terms is fully relevant:
 # answers name the place and the object, not every word of the complaint.
-RELEVANT_AT = 0.6
+RELEVANT_AT = 0.5
 
 # Concreteness: what a reply says was done, by whom, by when.
 _ACTIONS = re.compile(
@@ -78,6 +80,7 @@ _ACTIONS = re.compile(
     "实地|安排|整改|维修|修复|清理|清运|督促|约谈|处罚|罚款|立案|责令|协调|更换|疏通|拆除|执法|"
     "检查|查处|取缔|回访|办理|补发|退还|退款|恢复|增设|安装|施工|已"
 )
+_PASSED_ON = re.compile("已转|转交|转办|转至|转给|转到|转相关|转市|转县|转区")
 _RECEIVED = re.compile("已收悉|已收到|已转|已经收到|已转交|已转办")
 _DATE = re.compile(
     r"\d{4}年\d{1,2}月(\d{1,2}日)?|\d{1,2}月\d{1,2}日|\d{1,2}月(上|中|下)旬|\d{1,2}[:：]\d{2}|"
@@ -211,6 +214,19 @@ class WordRarity:
 
     n_docs: int = 0
     df: Mapping[str, int] = field(default_factory=dict)
+    _rarity: dict[str, float] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        rarity: dict[str, float] = {}
+        if self.n_docs:
+            # Smoothed IDF relative to an unseen word's: 1 for a word no other request used.
+            top = math.log(self.n_docs + 1)
+            by_count = {
+                c: 0.0 if c > MAX_DF * self.n_docs else math.log((self.n_docs + 1) / (c + 1)) / top
+                for c in set(self.df.values())
+            }
+            rarity = {w: by_count[c] for w, c in self.df.items()}
+        object.__setattr__(self, "_rarity", rarity)
 
     @classmethod
     def fit(cls, requests: Iterable[Tagged]) -> WordRarity:
@@ -222,13 +238,7 @@ class WordRarity:
         return cls(n, dict(counts)) if n >= MIN_CORPUS else cls()
 
     def __call__(self, word: str) -> float:
-        if self.n_docs == 0:
-            return 1.0
-        df = self.df.get(word, 0)
-        if df > MAX_DF * self.n_docs:
-            return 0.0
-        # Smoothed IDF relative to an unseen word's: 1 for a word no other request used.
-        return math.log((self.n_docs + 1) / (df + 1)) / math.log(self.n_docs + 1)
+        return self._rarity.get(word, 1.0)
 
 
 def key_terms(
@@ -238,14 +248,16 @@ def key_terms(
     Words of the first line (the subject) count double."""
     tagged = Tagged.of(request) if isinstance(request, str) else request
     rarity = rarity or WordRarity()
-    weights: dict[str, float] = {}
+    best: dict[str, float] = {}  # each word once, with its most specific part of speech
     for word, pos in tagged.words:
         base = _POS_WEIGHT.get(pos, 0.0)
-        if len(word) < 2 or base == 0.0 or word in _GENERIC:
-            continue
+        if base > best.get(word, 0.0) and len(word) >= 2 and word not in _GENERIC:
+            best[word] = base
+    weights: dict[str, float] = {}
+    for word, base in best.items():
         weight = base * rarity(word) * (2.0 if tagged.subject and word in tagged.subject else 1.0)
         if weight > 0:
-            weights[word] = max(weights.get(word, 0.0), weight)
+            weights[word] = weight
     ranked = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
     return [Term(w, s) for w, s in ranked]
 
@@ -313,6 +325,9 @@ def concreteness(reply: str) -> Component:
         + 0.10 * phone
         + 0.15 * min(1.0, len(quantities) / 2)
     )
+    if _PASSED_ON.search(body) and not actions and not dates and not deadlines:
+        # Forwarding is the unit's own bookkeeping; the citizen still knows nothing.
+        return Component(0.0, ("only passed on to another office",))
     reasons = []
     if actions:
         reasons.append("action: " + "、".join(actions[:5]))
@@ -350,15 +365,22 @@ class TemplateMemory:
     prefix filter, so a unit's thousandth reply is checked as fast as its tenth."""
 
     def __init__(self, stats: ShingleStats = NO_CORPUS) -> None:
-        self._index = DuplicateIndex(stats, window=None, threshold=TEMPLATE_FROM)
+        self._index = DuplicateIndex(stats, window=None, threshold=TEMPLATE_FROM, with_places=False)
 
     def __len__(self) -> int:
         return len(self._index)
 
-    def closest(self, reply: str | frozenset[str]) -> tuple[str, float] | None:
+    def closest(
+        self, reply: str | frozenset[str], *, remember_as: str | None = None
+    ) -> tuple[str, float] | None:
         """The most similar earlier reply and how similar, if at least TEMPLATE_FROM.
-        ``reply`` is a text or its ``template_shingles`` (computed once by the caller)."""
-        hits = self._index.query(self._index.report(None, _template_items(reply)), limit=1)
+        ``reply`` is a text or its ``template_shingles``; with ``remember_as`` the reply then
+        joins the memory under that name (weighed and indexed in the same pass)."""
+        report = self._index.report(remember_as, _template_items(reply))
+        if remember_as is None:
+            hits = self._index.query(report, limit=1)
+        else:
+            hits = self._index.add(report)[:1]
         return (str(hits[0].key), hits[0].text_similarity) if hits else None
 
     def add(self, key: str, reply: str | frozenset[str]) -> None:
@@ -366,7 +388,9 @@ class TemplateMemory:
 
 
 def template_shingles(reply: str) -> frozenset[str]:
-    return shingles(template_text(reply))
+    """Character bigrams of the masked reply's first TEMPLATE_SPAN characters: a copy shows
+    from its start, and bigrams alone tell copies apart while costing half of 2- and 3-grams."""
+    return shingles(template_text(reply)[:TEMPLATE_SPAN], ns=(2,))
 
 
 def _template_items(reply: str | frozenset[str]) -> frozenset[str]:
@@ -447,9 +471,7 @@ class ReplyScorer:
         near = None
         if memory is not None:
             items = template_items or template_shingles(reply_text)
-            near = memory.closest(items) if len(memory) else None
-            if remember_as is not None:
-                memory.add(remember_as, items)
+            near = memory.closest(items, remember_as=remember_as)
         parts = {
             "relevance": relevance(key_terms(tagged, self.rarity), reply_compact),
             "concreteness": concreteness(reply_text),
@@ -473,7 +495,10 @@ def _flags(
     flags = []
     if parts["relevance"].score < IRRELEVANT_BELOW:
         flags.append("does not address the request")
-    if not any(r.startswith(("action", "date", "deadline")) for r in parts["concreteness"].reasons):
+    said = parts["concreteness"].reasons
+    if "only passed on to another office" in said:
+        flags.append("only passed on to another office")
+    elif not any(r.startswith(("action", "date", "deadline")) for r in said):
         flags.append("no concrete action or time")
     if near is not None and near[1] >= COPY_FROM:
         flags.append(f"copy of an earlier reply ({near[1]:.0%} similar to {near[0]})")

@@ -86,11 +86,13 @@ class ShingleStats:
         if self.n_docs == 0:
             weights = dict.fromkeys(self.fallback_stop, 0.0)
         else:
+            # One logarithm per distinct frequency, not per shingle: most are seen once or twice.
             cutoff = self.max_df * self.n_docs
-            weights = {
-                s: 0.0 if c > cutoff else math.log((self.n_docs + 1) / (c + 1))
-                for s, c in self.df.items()
+            by_count = {
+                c: 0.0 if c > cutoff else math.log((self.n_docs + 1) / (c + 1))
+                for c in set(self.df.values())
             }
+            weights = {s: by_count[c] for s, c in self.df.items()}
         object.__setattr__(self, "_weights", weights)
 
     @classmethod

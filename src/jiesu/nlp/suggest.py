@@ -14,9 +14,8 @@ from jiesu.city.models import Category, City
 from jiesu.kit.cache import PerDatabase
 from jiesu.nlp import registry
 from jiesu.nlp.keywords import KeywordClassifier, Leaf, Suggestion
+from jiesu.nlp.understanding import cached_config_from_json
 
-# The default threshold when the city sets none (understanding.yaml: category_threshold).
-APPLY_THRESHOLD = 0.5
 _cache: PerDatabase[KeywordClassifier] = PerDatabase(ttl_seconds=30.0)
 _names: PerDatabase[dict[str, str]] = PerDatabase(ttl_seconds=30.0)
 _threshold: PerDatabase[float] = PerDatabase(ttl_seconds=30.0)
@@ -47,12 +46,13 @@ def _category_names(session: Session) -> dict[str, str]:
 
 
 def _load_threshold(session: Session) -> float:
-    understanding = session.scalar(select(City.understanding)) or {}
-    return float(understanding.get("category_threshold", APPLY_THRESHOLD))
+    stored = session.scalar(select(City.understanding)) or {}
+    return cached_config_from_json(stored).thresholds.category
 
 
 def apply_threshold(session: Session) -> float:
-    """The confidence a suggestion needs to be applied without a person (per city)."""
+    """The confidence a suggestion needs to be applied without a person (per city:
+    ``thresholds.category`` in understanding.yaml)."""
     return _threshold.get(session, _load_threshold)
 
 

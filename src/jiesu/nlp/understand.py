@@ -26,8 +26,6 @@ from jiesu.nlp.places import suggest_place
 from jiesu.nlp.suggest import apply_threshold, suggest_categories
 from jiesu.nlp.understanding import UnderstandingConfig, cached_config_from_json
 
-# A place below this confidence, or ambiguous, is shown but not applied (a person decides).
-PLACE_THRESHOLD = 0.6
 _config: PerDatabase[UnderstandingConfig] = PerDatabase(ttl_seconds=30.0)
 
 
@@ -50,6 +48,8 @@ class Understanding:
     categories: list[Suggestion] = field(default_factory=list)
     # The suggested category confident enough to apply unconfirmed (dispatch confirms it).
     category_to_apply: Category | None = None
+    # A place below this confidence, or ambiguous, is shown but not applied (a person decides).
+    place_threshold: float = 0.6
     place: PlaceResult = EMPTY
     assessment: Assessment | None = None
     duplicates: list[DuplicateCandidate] = field(default_factory=list)
@@ -57,7 +57,7 @@ class Understanding:
     def place_to_apply(self) -> str | None:
         """The area code to set without asking: confident, unambiguous and in this city."""
         p = self.place
-        if p.area_code and not p.ambiguous and p.confidence >= PLACE_THRESHOLD:
+        if p.area_code and not p.ambiguous and p.confidence >= self.place_threshold:
             return p.area_code
         return None
 
@@ -74,16 +74,23 @@ class Understanding:
             place.pop("mentions", None)
             out["place"] = place
         if self.assessment is not None:
-            out.update(self.assessment.as_dict())
+            # Offsets, not the citizen's words: the event log is permanent, the text erasable.
+            out["assessment"] = self.assessment.as_dict(with_text=False)
         return out
 
 
 def _category_names(category: Category | None) -> list[str]:
+    """Leaf first: the most specific name decides the demand level (冬季采暖 over 城乡建设)."""
     names: list[str] = []
     while category is not None:
         names.append(category.name)
         category = category.parent
-    return list(reversed(names))
+    return names
+
+
+def scored_text(title: str, text: str) -> str:
+    """The one string the text parts read; offsets in their reasons point into it."""
+    return f"{title}\n{text}" if title and not text.startswith(title) else text
 
 
 def understand(
@@ -104,11 +111,12 @@ def understand(
     """Everything the machine can say about one request. ``category``/``area`` are the ones a
     person already gave (then no suggestion is made for them). ``live`` False (imported
     history) skips the duplicate search: old requests are not merged into today's."""
-    full = f"{title}\n{text}" if title and not text.startswith(title) else text
+    full = scored_text(title, text)
     reason = unreadable_reason(full)
     if reason is not None:
         return Understanding(unreadable=reason)
-    out = Understanding()
+    config = city_config(session)
+    out = Understanding(place_threshold=config.thresholds.place)
     if category is None:
         out.categories = suggest_categories(session, text, title=title)
         top = out.categories[0] if out.categories else None
@@ -138,7 +146,7 @@ def understand(
         category_names=_category_names(effective),
         received_at=received_at,
         repeat_count=len(out.duplicates),
-        config=city_config(session),
+        config=config,
         tz=tz,
     )
     return out

@@ -165,7 +165,16 @@ class Priority:
 
 
 @dataclass(frozen=True)
+class Thresholds:
+    """How sure a suggestion must be to be applied without a person (人工复核 below)."""
+
+    category: float = 0.5
+    place: float = 0.6
+
+
+@dataclass(frozen=True)
 class UnderstandingConfig:
+    thresholds: Thresholds = field(default_factory=Thresholds)
     signals: tuple[Signal, ...] = ()
     negation: Negation = field(default_factory=Negation)
     repeat: RepeatRule = field(default_factory=RepeatRule)
@@ -665,7 +674,21 @@ def _merge_feasibility(
 
 
 # ------------------------------------------------------------------------------- parsing
-_TOP_KEYS = ("format", "signals", "negation", "repeat", "demand", "priority")
+_TOP_KEYS = ("format", "thresholds", "signals", "negation", "repeat", "demand", "priority")
+
+
+def _merge_thresholds(
+    base: Thresholds, raw: Any, path: tuple[Any, ...], rep: _Report
+) -> Thresholds:
+    data = _mapping(raw, path, rep)
+    if data is None:
+        return base
+    _check_keys(data, ("category", "place"), path, rep)
+    given: dict[str, float] = {}
+    for key in ("category", "place"):
+        if key in data and (value := _number(data[key], (*path, key), rep, 0.0, 1.0)) is not None:
+            given[key] = value
+    return replace(base, **given)
 
 
 def parse_understanding(
@@ -694,6 +717,7 @@ def parse_understanding(
         signals, entries = _merge_signals(base.signals, root["signals"], ("signals",), rep)
     _check_signal_set(signals, entries, ("signals",), rep)
     config = UnderstandingConfig(
+        thresholds=_merge_thresholds(base.thresholds, root.get("thresholds"), ("thresholds",), rep),
         signals=signals,
         negation=_merge_negation(base.negation, root.get("negation"), ("negation",), rep),
         repeat=_merge_repeat(base.repeat, root.get("repeat"), ("repeat",), rep),
@@ -794,6 +818,10 @@ def config_to_json(config: UnderstandingConfig) -> dict[str, Any]:
     neg, dem, pri = config.negation, config.demand, config.priority
     return {
         "format": FORMAT,
+        "thresholds": {
+            "category": config.thresholds.category,
+            "place": config.thresholds.place,
+        },
         "signals": [_signal_json(s) for s in config.signals],
         "negation": {
             "cues_zh": list(neg.cues_zh),

@@ -6,9 +6,10 @@ signal may also raise the request to a minimum urgency class (gas leak → emerg
 suggestion is the most urgent class raised, or None to keep the category's own. Every point
 comes with the words that earned it, so an operator can see why and overrule it.
 
-All patterns of a configuration are compiled into one regular expression, alternatives
-longest first, and matched once over the text, so scoring costs about the same for 20
-signals as for one.
+All patterns of a configuration are compiled once into one expression (``patterns.py``)
+and matched in one pass over the text, so twenty signals cost little more than one.
+Negation and hedges are judged from the few characters before each match (see
+``_cancelled`` and docs/nlp.md, "The negation rule").
 """
 
 from __future__ import annotations

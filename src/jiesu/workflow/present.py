@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jiesu.city.models import Category
+from jiesu.nlp.understand import scored_text
 from jiesu.people.service import Actor
 from jiesu.privacy.masking import CONTACT_ROLES, mask_email, mask_name, mask_phone
 from jiesu.workflow.models import Event, ServiceRequest
@@ -20,6 +23,7 @@ from jiesu.workflow.schemas import (
     Ref,
     RequestOut,
     RequestSummary,
+    UnderstandingOut,
 )
 from jiesu.workflow.service import actions_for
 
@@ -60,6 +64,20 @@ def summary(req: ServiceRequest, tz: ZoneInfo) -> RequestSummary:
     )
 
 
+def understanding_out(payload: dict[str, Any], source: str) -> UnderstandingOut:
+    """The received event's record of what the machine read, with the words behind each
+    reason put back from ``source``, the scored text (the log keeps only their offsets)."""
+    # The payload's own "urgency" is the class the request got; the assessment's is the score.
+    own = {k: v for k, v in payload.items() if k not in ("urgency", "assessment")}
+    merged: dict[str, Any] = copy.deepcopy({**own, **(payload.get("assessment") or {})})
+    for part in ("urgency", "sentiment"):
+        for reason in (merged.get(part) or {}).get("reasons") or []:
+            start, end = reason.get("start", -1), reason.get("end", -1)
+            if "text" not in reason and 0 <= start < end <= len(source):
+                reason["text"] = source[start:end]
+    return UnderstandingOut.model_validate(merged)
+
+
 def detail(session: Session, req: ServiceRequest, tz: ZoneInfo, viewer: Actor) -> RequestOut:
     events = session.scalars(
         select(Event).where(Event.request_id == req.id).order_by(Event.seq)
@@ -86,6 +104,9 @@ def detail(session: Session, req: ServiceRequest, tz: ZoneInfo, viewer: Actor) -
         ]
         if events
         else [],
+        understanding=understanding_out(
+            events[0].payload if events else {}, scored_text(req.title, req.text)
+        ),
         assisting_units=[Ref(code=u.code, name=u.name) for u in req.assisting_units],
         duplicate_of=req.duplicate_of.ticket if req.duplicate_of else None,
         dispatched_at=_local(req.dispatched_at, tz),

@@ -62,6 +62,94 @@ class CategorySuggestion(BaseModel):
     why: list[str] = Field(description="the words in the text that led to it")
 
 
+# ---------------------------------------------------------------- what the machine read
+class _Loose(BaseModel):
+    # Older requests' payloads lack newer keys; unknown keys are ignored.
+    model_config = ConfigDict(extra="ignore")
+
+
+class PlaceGuess(_Loose):
+    area_code: str
+    area_level: str
+    area_name: str
+    area_path: str = Field(description="names from the top, e.g. 北京市/朝阳区/望京街道")
+    start: int | None = Field(None, description="span of the words in the text (end exclusive)")
+    end: int | None = None
+    text: str = ""
+    confidence: float
+    source: str = Field(description="area | place | polygon | cpca")
+
+
+class PlaceOut(_Loose):
+    best: PlaceGuess | None = None
+    alternatives: list[PlaceGuess] = Field(default_factory=list)
+    ambiguous: bool = Field(False, description="the text names several areas; not applied")
+    candidates: list[str] = Field(default_factory=list)
+    outside_city: bool = Field(False, description="the text is about another city's place")
+
+
+class UrgencyReason(_Loose):
+    code: str
+    label: str
+    label_en: str = ""
+    points: int
+    text: str = Field("", description="the words that raised it")
+    raises_to: str | None = None
+
+
+class UrgencyOut(_Loose):
+    score: int = Field(description="0–100")
+    urgency: str | None = Field(None, description="urgency class the signals call for")
+    reasons: list[UrgencyReason] = Field(default_factory=list)
+
+
+class DemandOut(_Loose):
+    level: str = Field(description="basic | quality | development")
+    label: str
+    label_en: str = ""
+    source: str
+    evidence: list[str] = Field(default_factory=list)
+
+
+class PriorityComponent(_Loose):
+    name: str
+    value: float
+    weight: float
+    why: str
+
+
+class PriorityOut(_Loose):
+    score: float
+    components: list[PriorityComponent] = Field(default_factory=list)
+
+
+class SentimentOut(_Loose):
+    score: float = Field(description="−1 angry … 1 pleased; a weak signal, never a gate")
+    anger: float
+
+
+class DuplicateOut(_Loose):
+    ticket: str | None = None
+    score: float
+    text_similarity: float
+    reasons: list[str] = Field(default_factory=list)
+
+
+class UnderstandingOut(_Loose):
+    """What the machine read in the text at intake, each part with why."""
+
+    unreadable: str | None = Field(None, description="why no suggestions could be made")
+    area_source: str | None = Field(None, description="given | text (applied from the text)")
+    place: PlaceOut | None = None
+    urgency: UrgencyOut | None = None
+    demand: DemandOut | None = None
+    priority: PriorityOut | None = None
+    sentiment: SentimentOut | None = None
+    duplicates: list[DuplicateOut] = Field(
+        default_factory=list, description="open requests that may report the same problem"
+    )
+
+
 class RequestOut(RequestSummary):
     text: str
     address: str
@@ -71,7 +159,8 @@ class RequestOut(RequestSummary):
     category_confidence: float | None = Field(
         description="confidence of an automatically applied category; null if a person chose it"
     )
-    category_suggestions: list[CategorySuggestion] = Field(
+    category_suggestions: list[CategorySuggestion]
+    understanding: UnderstandingOut = Field(
         description="what intake suggested when no category was given, best first"
     )
     assisting_units: list[Ref]
