@@ -22,6 +22,7 @@ from jiesu.db.engine import is_sqlite, make_engine
 from jiesu.db.migrate import upgrade
 from jiesu.kit.cache import forget_everything
 from jiesu.kit.clock import FixedClock
+from jiesu.nlp.duplicates import forget as forget_duplicates
 from jiesu.nlp.suggest import forget as forget_suggestions
 
 PG_URL = os.environ.get("JIESU_TEST_PG_URL", "")
@@ -81,6 +82,7 @@ def wipe(engine: Engine) -> None:
     forget_city_context()
     forget_everything()
     forget_suggestions()
+    forget_duplicates()
     tables = list(reversed(Base.metadata.sorted_tables))
     with engine.begin() as conn:
         if is_sqlite(str(engine.url)):

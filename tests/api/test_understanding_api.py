@@ -70,3 +70,37 @@ def test_preview_shows_what_intake_would_do_without_recording(api: Api) -> None:
     )
     bad = api.post("/api/v1/understanding/preview", "op", json={"text": ""})
     assert bad.status_code == 422 and "text" in bad.json()["error"]["fields"][0]["field"]
+
+
+def _replied(api: Api, text: str, reply: str) -> dict:
+    ticket = api.post("/api/v1/requests", json={"text": text, "category": "010101"}).json()[
+        "ticket"
+    ]
+    api.post(f"/api/v1/requests/{ticket}/dispatch", "disp", json={"unit": "ST-110101001"})
+    api.post(f"/api/v1/requests/{ticket}/accept", "h1")
+    r = api.post(f"/api/v1/requests/{ticket}/reply", "h1", json={"text": reply})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_replies_are_scored_and_weak_ones_queued_for_the_supervisor(api: Api) -> None:
+    good = _replied(
+        api,
+        "东华门街道南池子小区5号楼下的饭馆每天夜里十二点后还在装卸货物，噪音很大",
+        "您好，收到您反映的南池子小区5号楼下饭馆夜间装卸噪音问题后，我街道城管科于3月5日"
+        "到现场核查属实，已责令该饭馆将装卸时间调整到晚上10点前，并安排夜间巡查一周。"
+        "如仍有问题请拨打街道电话65120000。感谢您的监督。",
+    )
+    weak = _replied(api, "交道口那边公厕太脏了没人打扫", "已转相关部门处理。")
+    good_q = good["timeline"][-1]["payload"]["quality"]
+    weak_q = weak["timeline"][-1]["payload"]["quality"]
+    assert good_q["overall"] > weak_q["overall"]
+    assert weak_q["flagged"] and weak_q["flags"]
+    queue = api.get("/api/v1/understanding/replies", "sup").json()
+    assert [q["ticket"] for q in queue] == [weak["ticket"]]
+    assert queue[0]["unit"] == "ST-110101001" and queue[0]["flags"] == weak_q["flags"]
+    everything = api.get("/api/v1/understanding/replies?flagged=false", "sup").json()
+    assert {q["ticket"] for q in everything} == {good["ticket"], weak["ticket"]}
+    assert api.get("/api/v1/understanding/replies", "h1").status_code == 200
+    other = api.get("/api/v1/understanding/replies?unit=ST-110101008", "h1")
+    assert other.status_code == 403

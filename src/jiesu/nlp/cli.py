@@ -11,7 +11,9 @@ from typing import Any
 import typer
 
 from jiesu.errors import BadInput
+from jiesu.nlp.cli_duplicates import duplicates
 from jiesu.nlp.cli_models import models_app, retrain_cmd
+from jiesu.nlp.cli_replies import replies
 from jiesu.nlp.dataset import load_labelled
 from jiesu.nlp.evaluate import cross_validate, metrics
 from jiesu.nlp.language import KNOWN, LABELS, dominant_script, file_scripts
@@ -167,6 +169,8 @@ def cv(
 
 
 app.command("retrain")(retrain_cmd)
+app.command("duplicates")(duplicates)
+app.command("replies")(replies)
 app.add_typer(models_app, name="models")
 
 if __name__ == "__main__":

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jiesu.city.service import city_context, find_area, find_category
+from jiesu.city.models import HandlingUnit
+from jiesu.city.service import city_context, find_area, find_category, find_unit
 from jiesu.deps import DB, ClockDep, CurrentActor, write
 from jiesu.errors import Forbidden
 from jiesu.nlp import registry
 from jiesu.nlp.tables import ClassifierVersion
 from jiesu.nlp.understand import scored_text, understand
+from jiesu.workflow.models import Event, ServiceRequest
 from jiesu.workflow.present import understanding_out
 from jiesu.workflow.schemas import CategorySuggestion, UnderstandingOut
 
@@ -103,6 +106,78 @@ def _out(r: ClassifierVersion) -> ClassifierOut:
         data_sha256=r.data_sha256,
         metrics=r.metrics,
     )
+
+
+class ReplyCheckOut(BaseModel):
+    ticket: str
+    unit: str | None
+    at: datetime
+    overall: int = Field(description="0–100")
+    flagged: bool
+    flags: list[str]
+    closest: dict[str, Any] | None = Field(
+        None, description="the earlier reply of the unit this one is closest to"
+    )
+
+
+# Reply events looked at per query: a month of one city's replies is tens of thousands.
+REPLY_SCAN = 5000
+
+
+@router.get("/understanding/replies", response_model=list[ReplyCheckOut])
+async def reply_checks(
+    db: DB,
+    actor: CurrentActor,
+    clock: ClockDep,
+    flagged: bool = True,
+    unit: str | None = None,
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[ReplyCheckOut]:
+    """Replies of the last ``days`` with their quality score, newest first; by default only
+    the flagged ones (generic, no action or time, copied, too short …) — the supervisor's
+    queue. Unit handlers see their own unit's."""
+    if actor.role not in (*VIEWERS, "handler"):
+        raise Forbidden("only supervisors, analysts, admins and unit handlers may see this")
+    since = clock.now() - timedelta(days=days)
+
+    def work(s: Session) -> list[ReplyCheckOut]:
+        unit_id = find_unit(s, unit).id if unit else None
+        if actor.role == "handler":
+            if unit_id is not None and unit_id != actor.unit_id:
+                raise Forbidden("unit handlers see only their own unit's replies")
+            unit_id = actor.unit_id
+        stmt = (
+            select(ServiceRequest.ticket, HandlingUnit.code, Event.at, Event.payload)
+            .join(Event, Event.request_id == ServiceRequest.id)
+            .outerjoin(HandlingUnit, HandlingUnit.id == ServiceRequest.lead_unit_id)
+            .where(Event.kind == "reply", Event.at >= since)
+            .order_by(Event.at.desc(), Event.id.desc())
+            .limit(REPLY_SCAN)
+        )
+        if unit_id is not None:
+            stmt = stmt.where(ServiceRequest.lead_unit_id == unit_id)
+        out: list[ReplyCheckOut] = []
+        for ticket, code, at, payload in s.execute(stmt):
+            q = (payload or {}).get("quality")
+            if not q or (flagged and not q.get("flagged")):
+                continue
+            out.append(
+                ReplyCheckOut(
+                    ticket=ticket,
+                    unit=code,
+                    at=at,
+                    overall=q["overall"],
+                    flagged=q["flagged"],
+                    flags=q.get("flags", []),
+                    closest=q.get("closest"),
+                )
+            )
+            if len(out) >= limit:
+                break
+        return out
+
+    return await db.run_sync(work)
 
 
 @router.get("/understanding/models", response_model=list[ClassifierOut])

@@ -9,13 +9,14 @@ supervisor's queue:
   the request's own subject ("关于您反映的“…”一事");
 * concreteness — actions taken (已/经核查/现场/安排/整改), dates and deadlines, a named
   responsible office, a contact phone, quantities;
-* template — how close the reply is to the unit's earlier replies, with names in quotation
-  marks and all digits masked, so a copy that changes only the name and the date is a copy;
+* template — how close the reply is to the unit's earlier replies, with quotations dropped and
+  digits masked, so a copy that changes only the name and the date is a copy (but the same
+  answer to a repeat of the same request is not);
 * courtesy — greeting, thanks, 您; a reply that blames the citizen loses it all;
 * length — too short to say anything, or long beyond reading.
 
 The weights are in ``WEIGHTS``; the thresholds behind the flags are named constants. How the
-score compares with a person's reading of 30 real replies is in docs/nlp.md.
+score compares with a reader's grades of 60 real replies is in docs/nlp.md.
 """
 
 from __future__ import annotations
@@ -29,9 +30,19 @@ from typing import Any
 
 import rjieba
 
+from jiesu.nlp.duplicates import THRESHOLD as DUPLICATE_THRESHOLD
 from jiesu.nlp.duplicates import DuplicateIndex
 from jiesu.nlp.normalize import normalize
-from jiesu.nlp.shingles import MAX_DF, MIN_CORPUS, NO_CORPUS, ShingleStats, compact, shingles
+from jiesu.nlp.shingles import (
+    MAX_DF,
+    MIN_CORPUS,
+    NO_CORPUS,
+    ShingleStats,
+    Weighted,
+    compact,
+    shingles,
+    similarity,
+)
 
 WEIGHTS: Mapping[str, float] = {
     "relevance": 0.35,
@@ -43,7 +54,7 @@ WEIGHTS: Mapping[str, float] = {
 assert abs(sum(WEIGHTS.values()) - 1.0) < 1e-9
 
 # Flags for the supervisor.
-IRRELEVANT_BELOW = 0.25  # share of the request's key terms the reply mentions
+IRRELEVANT_BELOW = 0.25  # relevance under which the reply "does not address the request"
 COPY_FROM = 0.80  # similarity to an earlier reply that makes it a copy
 TEMPLATE_FROM = 0.60  # similarity from which the template component starts to fall
 TEMPLATE_SPAN = 1000  # characters of a reply compared with earlier ones
@@ -78,8 +89,10 @@ RELEVANT_AT = 0.5
 _ACTIONS = re.compile(
     "已经|已于|已将|已对|已由|已要求|已安排|已完成|经核查|经核实|经调查|调查核实|核查|核实|现场|"
     "实地|安排|整改|维修|修复|清理|清运|督促|约谈|处罚|罚款|立案|责令|协调|更换|疏通|拆除|执法|"
-    "检查|查处|取缔|回访|办理|补发|退还|退款|恢复|增设|安装|施工|已"
+    "检查|查处|取缔|回访|补发|退还|退款|恢复|增设|安装|施工|已"
 )
+PASSED_ON = "only passed on to another office"
+PASSED_ON_RELEVANCE = 0.2
 _PASSED_ON = re.compile("已转|转交|转办|转至|转给|转到|转相关|转市|转县|转区")
 _RECEIVED = re.compile("已收悉|已收到|已转|已经收到|已转交|已转办")
 _DATE = re.compile(
@@ -87,7 +100,7 @@ _DATE = re.compile(
     r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
 )
 _DEADLINE = re.compile(
-    r"前完成|之前|以前完成|预计|计划于|计划在|争取|将于|截至|个工作日内|日内|月底|年底|近期|下一步"
+    r"\d+[日号]前|前完成|之前|预计|计划于|计划在|争取|将于|截至|个工作日内|日内|月底|年底|近期|下一步"
 )
 _OFFICE = re.compile(
     r"[\u4e00-\u9fff]{1,12}(局|委员会|委|办公室|办事处|街道|镇政府|乡政府|社区|居委会|村委会|"
@@ -194,13 +207,14 @@ class Tagged:
 
     subject: str
     words: tuple[tuple[str, str], ...]
+    text: str = ""
 
     @classmethod
     def of(cls, request_text: str) -> Tagged:
         # The subject is the first line of the joined columns; normalising joins the lines.
         first, _, rest = request_text.strip().partition("\n")
         subject = normalize(first) if rest else ""
-        return cls(subject, tuple(_words(normalize(request_text))))
+        return cls(subject, tuple(_words(normalize(request_text))), request_text)
 
     def content_words(self) -> set[str]:
         return {w for w, pos in self.words if len(w) >= 2 and pos in _POS_WEIGHT}
@@ -327,7 +341,7 @@ def concreteness(reply: str) -> Component:
     )
     if _PASSED_ON.search(body) and not actions and not dates and not deadlines:
         # Forwarding is the unit's own bookkeeping; the citizen still knows nothing.
-        return Component(0.0, ("only passed on to another office",))
+        return Component(0.0, (PASSED_ON,))
     reasons = []
     if actions:
         reasons.append("action: " + "、".join(actions[:5]))
@@ -360,31 +374,59 @@ def fit_reply_stats(replies: Iterable[str | frozenset[str]]) -> ShingleStats:
     return ShingleStats.fit((_template_items(r) for r in replies), max_df=1.0)
 
 
+@dataclass(frozen=True)
+class Match:
+    """The earlier reply most like this one."""
+
+    key: str
+    similarity: float
+    # The earlier reply answered a duplicate of this request: giving the same answer is right.
+    duplicate_request: bool = False
+
+
 class TemplateMemory:
     """Earlier replies (of one unit), indexed for the closest match with the duplicate index's
-    prefix filter, so a unit's thousandth reply is checked as fast as its tenth."""
+    prefix filter, so a unit's thousandth reply is checked as fast as its tenth. The requests
+    they answered are kept too, to tell a copied answer from the same answer to a repeat."""
 
     def __init__(self, stats: ShingleStats = NO_CORPUS) -> None:
         self._index = DuplicateIndex(stats, window=None, threshold=TEMPLATE_FROM, with_places=False)
+        self._requests: dict[str, str] = {}
 
     def __len__(self) -> int:
         return len(self._index)
 
     def closest(
-        self, reply: str | frozenset[str], *, remember_as: str | None = None
-    ) -> tuple[str, float] | None:
-        """The most similar earlier reply and how similar, if at least TEMPLATE_FROM.
-        ``reply`` is a text or its ``template_shingles``; with ``remember_as`` the reply then
-        joins the memory under that name (weighed and indexed in the same pass)."""
+        self,
+        reply: str | frozenset[str],
+        *,
+        request: str = "",
+        remember_as: str | None = None,
+    ) -> Match | None:
+        """The most similar earlier reply, if at least TEMPLATE_FROM alike. ``reply`` is a text
+        or its ``template_shingles``; with ``remember_as`` the reply (and the ``request`` it
+        answers) then joins the memory under that name, weighed and indexed in the same pass."""
         report = self._index.report(remember_as, _template_items(reply))
         if remember_as is None:
             hits = self._index.query(report, limit=1)
         else:
             hits = self._index.add(report)[:1]
-        return (str(hits[0].key), hits[0].text_similarity) if hits else None
+            self._requests[remember_as] = request
+        if not hits:
+            return None
+        key = str(hits[0].key)
+        return Match(key, hits[0].text_similarity, _same_request(request, self._requests.get(key)))
 
-    def add(self, key: str, reply: str | frozenset[str]) -> None:
+    def add(self, key: str, reply: str | frozenset[str], *, request: str = "") -> None:
         self._index.add(self._index.report(key, _template_items(reply)))
+        self._requests[key] = request
+
+
+def _same_request(a: str, b: str | None) -> bool:
+    """Two requests are one problem reported twice by the duplicate finder's own measure."""
+    if not a or not b:
+        return False
+    return similarity(Weighted.of(a), Weighted.of(b)) >= DUPLICATE_THRESHOLD
 
 
 def template_shingles(reply: str) -> frozenset[str]:
@@ -397,12 +439,13 @@ def _template_items(reply: str | frozenset[str]) -> frozenset[str]:
     return template_shingles(reply) if isinstance(reply, str) else reply
 
 
-def template(closest: tuple[str, float] | None) -> Component:
+def template(closest: Match | None) -> Component:
     if closest is None:
         return Component(1.0, ("no earlier reply alike",))
-    key, sim = closest
-    score = _clip(1.0 - (sim - TEMPLATE_FROM) / (1.0 - TEMPLATE_FROM))
-    return Component(score, (f"{sim:.0%} similar to earlier reply {key}",))
+    if closest.duplicate_request:
+        return Component(1.0, (f"same answer as to {closest.key}, a repeat of this request",))
+    score = _clip(1.0 - (closest.similarity - TEMPLATE_FROM) / (1.0 - TEMPLATE_FROM))
+    return Component(score, (f"{closest.similarity:.0%} similar to earlier reply {closest.key}",))
 
 
 # --------------------------------------------------------------------------- courtesy, length
@@ -471,10 +514,15 @@ class ReplyScorer:
         near = None
         if memory is not None:
             items = template_items or template_shingles(reply_text)
-            near = memory.closest(items, remember_as=remember_as)
+            near = memory.closest(items, request=tagged.text, remember_as=remember_as)
+        done = concreteness(reply_text)
+        about = relevance(key_terms(tagged, self.rarity), reply_compact)
+        if PASSED_ON in done.reasons:
+            # "已转至L2县" names the place but answers nothing.
+            about = Component(min(about.score, PASSED_ON_RELEVANCE), (*about.reasons, PASSED_ON))
         parts = {
-            "relevance": relevance(key_terms(tagged, self.rarity), reply_compact),
-            "concreteness": concreteness(reply_text),
+            "relevance": about,
+            "concreteness": done,
             "template": template(near),
             "courtesy": courtesy(reply_text),
             "length": length(full),
@@ -483,25 +531,23 @@ class ReplyScorer:
         return ReplyQuality(
             overall,
             flags=_flags(parts, near, len(full)),
-            closest=near[0] if near else None,
-            closest_similarity=near[1] if near else 0.0,
+            closest=near.key if near else None,
+            closest_similarity=near.similarity if near else 0.0,
             **parts,
         )
 
 
-def _flags(
-    parts: Mapping[str, Component], near: tuple[str, float] | None, chars: int
-) -> tuple[str, ...]:
+def _flags(parts: Mapping[str, Component], near: Match | None, chars: int) -> tuple[str, ...]:
     flags = []
     if parts["relevance"].score < IRRELEVANT_BELOW:
         flags.append("does not address the request")
     said = parts["concreteness"].reasons
-    if "only passed on to another office" in said:
-        flags.append("only passed on to another office")
+    if PASSED_ON in said:
+        flags.append(PASSED_ON)
     elif not any(r.startswith(("action", "date", "deadline")) for r in said):
         flags.append("no concrete action or time")
-    if near is not None and near[1] >= COPY_FROM:
-        flags.append(f"copy of an earlier reply ({near[1]:.0%} similar to {near[0]})")
+    if near is not None and near.similarity >= COPY_FROM and not near.duplicate_request:
+        flags.append(f"copy of an earlier reply ({near.similarity:.0%} similar to {near.key})")
     if chars < TOO_SHORT:
         flags.append("too short")
     if any(r.startswith("blames") for r in parts["courtesy"].reasons):
@@ -517,15 +563,19 @@ def score_reply(
     reply_text: str,
     *,
     earlier_replies: Sequence[str] | Mapping[str, str] = (),
+    earlier_requests: Mapping[str, str] | None = None,
 ) -> ReplyQuality:
     """Score one reply. ``earlier_replies`` are the same unit's previous answers, as texts
-    (named by their position, from 1) or as a mapping from a name (a ticket) to the text."""
+    (named by their position, from 1) or as a mapping from a name (a ticket) to the text.
+    ``earlier_requests`` (same names → the requests they answered) lets the same answer to a
+    repeat of this request pass as what it is rather than as a copy."""
     items = list(
         earlier_replies.items()
         if isinstance(earlier_replies, Mapping)
         else ((f"#{i}", t) for i, t in enumerate(earlier_replies, start=1))
     )
+    asked = earlier_requests or {}
     memory = TemplateMemory(fit_reply_stats([t for _, t in items] + [reply_text]))
     for key, text in items:
-        memory.add(key, text)
+        memory.add(key, text, request=asked.get(key, ""))
     return _DEFAULT.score(request_text, reply_text, memory=memory)

@@ -128,5 +128,6 @@ def load_rows(
     if rows == 0:
         raise BadInput("data", f"{path.name} has no rows")
     if not texts:
-        raise BadInput("text-col", f"all {rows} rows have an empty text")
+        empty = " or ".join(["text", *require])
+        raise BadInput("text-col", f"all {rows} rows have an empty {empty}")
     return TextRows(lines, texts, fields, columns, skipped)

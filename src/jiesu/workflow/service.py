@@ -18,6 +18,7 @@ from jiesu.city.models import URGENCY_CLASSES, Category
 from jiesu.city.service import CityContext, find_category, find_unit
 from jiesu.errors import BadInput, Forbidden, IllegalAction, NotFound
 from jiesu.logs import get_logger
+from jiesu.nlp.reply_check import check_reply
 from jiesu.people.service import SYSTEM_ACTOR, Actor
 from jiesu.workflow.deadlines import start_clock
 from jiesu.workflow.events import append_event
@@ -135,7 +136,13 @@ def _reply(s: Step) -> dict[str, Any]:
     req.replied_at = s.now
     late = req.handling_due is not None and s.now > req.handling_due
     req.handling_overdue = req.handling_overdue or late
-    return {"unit": _unit_code(req), "text": text, "late": late}
+    assert text is not None
+    return {
+        "unit": _unit_code(req),
+        "text": text,
+        "late": late,
+        "quality": check_reply(s.session, req, text),
+    }
 
 
 def _call_back(s: Step) -> dict[str, Any]:
