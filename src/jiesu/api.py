@@ -9,10 +9,11 @@ from jiesu.intake.endpoints import router as intake
 from jiesu.intake.public import router as public
 from jiesu.nlp.endpoints import router as understanding
 from jiesu.people.endpoints import router as people
+from jiesu.rates.endpoints import router as rates
 from jiesu.workflow.endpoints import router as workflow
 
 api = APIRouter(prefix="/api/v1")
-for router in (people, intake, workflow, city, public, understanding):
+for router in (people, intake, workflow, city, public, understanding, rates):
     api.include_router(router)
 
 

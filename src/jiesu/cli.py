@@ -18,6 +18,7 @@ from jiesu.intake.sensors.cli import app as sensors_app
 from jiesu.nlp.cli import app as nlp_app
 from jiesu.people.cli import app as users_app
 from jiesu.privacy.cli import app as audit_app
+from jiesu.rates.cli import app as rates_app
 from jiesu.workflow.cli import app as workflow_app
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(sensors_app, name="sensors")
 app.add_typer(open311_app, name="open311")
 app.add_typer(nlp_app, name="nlp")
+app.add_typer(rates_app, name="rates")
 app.add_typer(bench_app, name="bench")
 
 

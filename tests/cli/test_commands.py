@@ -35,7 +35,8 @@ def test_demo_then_audit_verify(env: Path, session: Session) -> None:
     assert "seeded 120 synthetic requests" in out and "jiesu-demo" in out
     assert "api_key=" in out and "/open311/v2/discovery.json" in out
     statuses = set(session.scalars(select(ServiceRequest.status)))
-    assert {"closed", "dispatched"} <= statuses or len(statuses) >= 4
+    # Most of a synthetic history is closed; some requests are still open at its end.
+    assert "closed" in statuses and statuses & {"dispatched", "accepted", "replied"}
     assert all(session.scalars(select(ServiceRequest.synthetic)))
     code, out = invoke("audit", "verify")
     assert code == 0, out
