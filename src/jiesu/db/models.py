@@ -18,6 +18,7 @@ from jiesu.intake.models import (
     SensorMessage,
     SensorRule,
 )
+from jiesu.loop.models import CallbackAttempt, CallbackTask, ScoringExclusion
 from jiesu.nlp.tables import ClassifierVersion
 from jiesu.people.models import ApiToken, User
 from jiesu.privacy.models import AuditDigest
@@ -30,6 +31,8 @@ __all__ = [
     "AuditDigest",
     "Base",
     "CalendarYear",
+    "CallbackAttempt",
+    "CallbackTask",
     "Category",
     "City",
     "CityPackLoad",
@@ -40,6 +43,7 @@ __all__ = [
     "ImportRun",
     "Open311Token",
     "Place",
+    "ScoringExclusion",
     "Sensor",
     "SensorMessage",
     "SensorRule",

@@ -67,6 +67,8 @@ class ServiceRequest(Base):
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     solved: Mapped[bool | None]
     satisfaction: Mapped[str | None] = mapped_column(String(16))
+    # The caller's answer at call-back: solved | partly | unsolved (``solved`` keeps the yes/no).
+    resolution: Mapped[str | None] = mapped_column(String(16))
     # Idempotency key of the channel (e.g. an import row id or an Open311 token): one request each.
     source_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     synthetic: Mapped[bool] = mapped_column(default=False)
