@@ -7,13 +7,14 @@ from fastapi import APIRouter
 from jiesu.city.endpoints import router as city
 from jiesu.intake.endpoints import router as intake
 from jiesu.intake.public import router as public
+from jiesu.loop.endpoints import router as loop
 from jiesu.nlp.endpoints import router as understanding
 from jiesu.people.endpoints import router as people
 from jiesu.rates.endpoints import router as rates
 from jiesu.workflow.endpoints import router as workflow
 
 api = APIRouter(prefix="/api/v1")
-for router in (people, intake, workflow, city, public, understanding, rates):
+for router in (people, intake, workflow, city, public, understanding, rates, loop):
     api.include_router(router)
 
 

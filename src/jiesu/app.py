@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -92,7 +93,7 @@ async def _tick_loop(app: FastAPI) -> None:
 
                 result = await db.run_sync(lambda s, at=now: run_tick(s, now=at))
                 await db.commit()
-                if result.response_overdue or result.handling_overdue or result.digests:
+                if any(dataclasses.astuple(result)):
                     log.info("workflow.tick", **result.__dict__)
         except JiesuError as exc:  # e.g. no city loaded yet: keep serving, try again later
             log.warning("workflow.tick.skipped", reason=exc.message)

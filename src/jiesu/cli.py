@@ -15,6 +15,7 @@ from jiesu.intake.importer.cli import import_cmd
 from jiesu.intake.open311.cli import app as open311_app
 from jiesu.intake.sensors.broker import redact_url
 from jiesu.intake.sensors.cli import app as sensors_app
+from jiesu.loop.cli import app as callbacks_app
 from jiesu.nlp.cli import app as nlp_app
 from jiesu.people.cli import app as users_app
 from jiesu.privacy.cli import app as audit_app
@@ -38,6 +39,7 @@ app.add_typer(sensors_app, name="sensors")
 app.add_typer(open311_app, name="open311")
 app.add_typer(nlp_app, name="nlp")
 app.add_typer(rates_app, name="rates")
+app.add_typer(callbacks_app, name="callbacks")
 app.add_typer(bench_app, name="bench")
 
 

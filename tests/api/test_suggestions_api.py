@@ -83,3 +83,9 @@ def test_classifier_versions_listed_and_activated_by_admin(
     assert api.post("/api/v1/understanding/models/nope/activate", "admin").status_code == 404
     body = api.post("/api/v1/requests", json={"text": "家里停水了"}).json()
     assert body["category_suggestions"][0]["why"] == [f"model {row.version}"]
+
+
+def test_list_refuses_absurd_dates(api: Api) -> None:
+    r = api.get("/api/v1/requests?received_from=0001-01-01T00:00:00%2B01:00", "disp")
+    assert r.status_code == 422
+    assert r.json()["error"]["fields"][0]["field"] == "received_from"

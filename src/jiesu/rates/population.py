@@ -16,8 +16,8 @@ for all three rates: it accepts, replies, and the call-back asks about its answe
 Two hooks let later records change the population without touching the arithmetic:
 ``ScoringHooks.excluded`` (不合理诉求 approved for exclusion: counted apart, never scored) and
 ``ScoringHooks.unreachable`` (call-backs that never reached the caller: counted apart, left
-out of the resolution and satisfaction denominators). Until those records exist ``NO_HOOKS``
-excludes nothing.
+out of the resolution and satisfaction denominators). ``RECORDED`` reads both from the loop's
+tables (``jiesu.loop``) and is what queries use; ``NO_HOOKS`` excludes nothing.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from jiesu.city.models import Area, Category, HandlingUnit
+from jiesu.loop.callbacks import unreachable_requests
+from jiesu.loop.exclusions import excluded_requests
 from jiesu.rates.definitions import Definitions
 from jiesu.workflow.models import Event, ServiceRequest
 
@@ -75,6 +77,19 @@ class _NoHooks:
 
 
 NO_HOOKS: ScoringHooks = _NoHooks()
+
+
+class _Recorded:
+    """Approved exclusions and unreachable call-backs, as the loop recorded them."""
+
+    def excluded(self, session: Session, ids: Sequence[int]) -> Mapping[int, str]:
+        return excluded_requests(session, ids)
+
+    def unreachable(self, session: Session, ids: Sequence[int]) -> set[int]:
+        return unreachable_requests(session, ids)
+
+
+RECORDED: ScoringHooks = _Recorded()
 
 
 @dataclass(frozen=True)
@@ -133,6 +148,7 @@ class Scored:
     synthetic: bool
     excluded: str | None = None  # reason, when taken out of scoring
     unreachable: bool = False
+    resolution: str | None = None  # the graded answer (solved | partly | unsolved), when given
 
 
 def response_outcome(window: Window) -> ColumnElement[str | None]:
@@ -191,6 +207,7 @@ def scoring_population(
         r.reopen_count,
         r.heat,
         r.synthetic,
+        r.resolution,
     ).where(
         r.status.not_in(NOT_SCORED),
         r.duplicate_of_id.is_(None),
@@ -221,6 +238,7 @@ def scoring_population(
         reopen_count,
         heat,
         synthetic,
+        resolution,
     ) in rows:
         if status == "called_back":
             assessed = window.holds(called_back.get(rid))
@@ -241,6 +259,7 @@ def scoring_population(
                 reopen_count,
                 heat,
                 synthetic,
+                resolution=resolution if assessed else None,
             )
         )
     return _with_hooks(session, out, hooks)

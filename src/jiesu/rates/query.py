@@ -17,7 +17,7 @@ from jiesu.errors import BadInput
 from jiesu.rates.definitions import DEFAULTS, Definitions
 from jiesu.rates.groups import GroupBy, check_by, check_level
 from jiesu.rates.periods import FIRST_YEAR, LAST_YEAR, Period, parse_period
-from jiesu.rates.population import NO_HOOKS, Scope, ScoringHooks, Window
+from jiesu.rates.population import RECORDED, Scope, ScoringHooks, Window
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Query:
     defs: Definitions = DEFAULTS
     by: GroupBy = "unit"
     level: str | int | None = None
-    hooks: ScoringHooks = NO_HOOKS
+    hooks: ScoringHooks = RECORDED
     filters: dict[str, str | None] = field(default_factory=dict)
 
     def for_period(self, period: Period, session: Session) -> Query:
@@ -64,7 +64,7 @@ def build_query(
     area: str | None = None,
     category: str | None = None,
     defs: Definitions = DEFAULTS,
-    hooks: ScoringHooks = NO_HOOKS,
+    hooks: ScoringHooks = RECORDED,
 ) -> Query:
     tz = city_context(session).tz
     check_as_of(as_of)

@@ -19,8 +19,10 @@ from jiesu.rates.definitions import RATES, Definitions
 from jiesu.rates.population import Scored
 
 
-def resolution_answer(solved: bool | None) -> str | None:
-    # The call-back records yes/no today; a graded answer ("partly") will arrive as a string.
+def resolution_answer(solved: bool | None, resolution: str | None = None) -> str | None:
+    # The call-back records a graded answer; older records (and imports) have only yes/no.
+    if resolution is not None:
+        return resolution
     if solved is None:
         return None
     return "solved" if solved else "unsolved"
@@ -69,7 +71,7 @@ class Tally:
         if s.unreachable:
             self.unreachable += 1
             return
-        answer = resolution_answer(s.solved)
+        answer = resolution_answer(s.solved, s.resolution)
         if answer is not None:
             self.called_back += 1
             setattr(self, answer, getattr(self, answer) + 1)

@@ -13,10 +13,11 @@ app = typer.Typer(help="The work-order loop.", no_args_is_help=True)
 
 @app.command("tick")
 def tick() -> None:
-    """Mark requests whose deadlines passed and write finished days' audit digests."""
+    """Mark overdue requests, create due call-backs, settle answered ones, write digests."""
     with unit_of_work() as session:
         result = run_tick(session, now=utcnow())
     console.print(
         f"overdue: {result.response_overdue} response, {result.handling_overdue} handling; "
-        f"audit digests written: {result.digests}"
+        f"call-backs created: {result.callbacks_created}; closed {result.closed},"
+        f" reopened {result.reopened}; audit digests written: {result.digests}"
     )

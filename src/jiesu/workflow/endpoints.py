@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from jiesu.city.service import city_context, find_area, find_category, find_unit
 from jiesu.deps import DB, ClockDep, CurrentActor, write
-from jiesu.errors import Forbidden
+from jiesu.errors import BadInput, Forbidden
 from jiesu.people.service import Actor
 from jiesu.workflow.present import detail, summary
 from jiesu.workflow.repository import RequestFilter, list_requests
@@ -95,6 +95,12 @@ async def list_all(
     """Requests, newest first. Unit handlers see only their own unit's requests."""
     if actor.role not in (*STAFF_VIEWERS, "handler"):
         raise Forbidden("your role may not list requests")
+
+    for name, value in (("received_from", received_from), ("received_to", received_to)):
+        # Years outside this range are typing mistakes, and year 1 with an offset cannot even
+        # be turned into UTC by the database.
+        if value is not None and not 1900 <= value.year <= 2200:
+            raise BadInput(name, f"year {value.year} is out of range (1900–2200)")
 
     def work(s: Session) -> Page:
         ctx = city_context(s)

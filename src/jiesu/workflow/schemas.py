@@ -216,9 +216,24 @@ class NoteIn(_Body):
 
 
 class CallBackIn(_Body):
-    solved: bool = Field(..., description="did the citizen say the problem was solved?")
+    resolution: Literal["solved", "partly", "unsolved"] | None = Field(
+        None, description="the caller's answer: solved, partly solved or not solved"
+    )
+    solved: bool | None = Field(
+        None, description="older yes/no form: true = solved, false = unsolved; must agree"
+    )
     satisfaction: Literal["satisfied", "basically", "unsatisfied"]
+    channel: Literal["phone", "link", "sms", "visit"] | None = Field(
+        None, description="how the answer came (default phone)"
+    )
     note: str | None = Field(None, max_length=10_000)
+
+
+class ReopenIn(_Body):
+    reason: str = Field(..., min_length=1, max_length=10_000)
+    unit: str | None = Field(
+        None, description="another lead unit (supervisors only); default the same unit"
+    )
 
 
 class CategorizeIn(_Body):
@@ -239,7 +254,7 @@ ACTION_ROUTES: dict[str, tuple[str, type[BaseModel] | None]] = {
     "reply": ("reply", TextIn),
     "call-back": ("call_back", CallBackIn),
     "close": ("close", NoteIn),
-    "reopen": ("reopen", ReasonIn),
+    "reopen": ("reopen", ReopenIn),
     "merge": ("merge", MergeIn),
     "categorize": ("categorize", CategorizeIn),
     "mark-invalid": ("mark_invalid", ReasonIn),

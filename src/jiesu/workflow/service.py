@@ -18,16 +18,19 @@ from jiesu.city.models import URGENCY_CLASSES, Category
 from jiesu.city.service import CityContext, find_category, find_unit
 from jiesu.errors import BadInput, Forbidden, IllegalAction, NotFound
 from jiesu.logs import get_logger
+from jiesu.loop.callbacks import cancel_open_tasks, complete_task, ensure_callback_task
+from jiesu.loop.policy import RESOLUTIONS
 from jiesu.nlp.reply_check import check_reply
 from jiesu.people.service import SYSTEM_ACTOR, Actor
 from jiesu.workflow.deadlines import start_clock
 from jiesu.workflow.events import append_event
 from jiesu.workflow.models import Event, ServiceRequest
-from jiesu.workflow.transitions import TRANSITIONS, allowed_actions, target_status
+from jiesu.workflow.transitions import REVIEWERS, TRANSITIONS, allowed_actions, target_status
 
 log = get_logger(__name__)
 
 SATISFACTION = ("satisfied", "basically", "unsatisfied")
+ANSWER_CHANNELS = ("phone", "link", "sms", "visit")
 MAX_NOTE = 10_000
 
 
@@ -137,6 +140,8 @@ def _reply(s: Step) -> dict[str, Any]:
     late = req.handling_due is not None and s.now > req.handling_due
     req.handling_overdue = req.handling_overdue or late
     assert text is not None
+    # The call-back is owed from the moment the unit answers (回访 follows every 答复).
+    ensure_callback_task(s.session, req, s.now, "replied")
     return {
         "unit": _unit_code(req),
         "text": text,
@@ -145,18 +150,44 @@ def _reply(s: Step) -> dict[str, Any]:
     }
 
 
-def _call_back(s: Step) -> dict[str, Any]:
-    solved = s.params.get("solved")
-    if not isinstance(solved, bool):
+def _resolution(s: Step) -> str:
+    """The caller's graded answer; ``solved`` (yes/no) is still accepted and must agree."""
+    resolution, solved = s.params.get("resolution"), s.params.get("solved")
+    if solved is not None and not isinstance(solved, bool):
         raise BadInput(
             "solved", "must be true or false: did the citizen say the problem was solved?"
         )
+    if resolution is None:
+        if solved is None:
+            raise BadInput("resolution", f"is required: one of {', '.join(RESOLUTIONS)}")
+        return "solved" if solved else "unsolved"
+    if resolution not in RESOLUTIONS:
+        raise BadInput("resolution", f"must be one of {', '.join(RESOLUTIONS)}")
+    if solved is not None and solved != (resolution == "solved"):
+        raise BadInput("solved", f"contradicts resolution {resolution!r}")
+    return str(resolution)
+
+
+def _call_back(s: Step) -> dict[str, Any]:
+    resolution = _resolution(s)
     satisfaction = s.params.get("satisfaction")
     if satisfaction not in SATISFACTION:
         raise BadInput("satisfaction", f"must be one of {', '.join(SATISFACTION)}")
+    channel = s.params.get("channel") or "phone"
+    if channel not in ANSWER_CHANNELS:
+        raise BadInput("channel", f"must be one of {', '.join(ANSWER_CHANNELS)}")
     note = s.text("note", required=False)
-    s.request.solved, s.request.satisfaction = solved, satisfaction
-    payload: dict[str, Any] = {"solved": solved, "satisfaction": satisfaction}
+    # One answer per cycle: the task refuses a second one before anything is counted.
+    task = complete_task(s.session, s.request, s.now, channel)
+    s.request.resolution, s.request.satisfaction = resolution, satisfaction
+    s.request.solved = resolution == "solved"
+    payload: dict[str, Any] = {
+        "solved": s.request.solved,
+        "resolution": resolution,
+        "satisfaction": satisfaction,
+        "channel": channel,
+        "task": task.id,
+    }
     if note:
         payload["note"] = note
     return payload
@@ -170,18 +201,28 @@ def _close(s: Step) -> dict[str, Any]:
 
 def _reopen(s: Step) -> dict[str, Any]:
     req = s.request
-    if req.lead_unit is None:
-        raise BadInput("unit", "the request has no lead unit to reopen with")
     reason = s.text("reason")
+    # 重办 goes to the same unit; a supervisor may choose another one instead.
+    unit_code = s.text("unit", required=False)
+    unit = req.lead_unit
+    if unit_code is not None:
+        if s.actor.role not in REVIEWERS:
+            raise Forbidden("only supervisors may reopen to another unit")
+        unit = find_unit(s.session, unit_code)
+    if unit is None:
+        raise BadInput("unit", "the request has no lead unit to reopen with")
+    previous = _unit_code(req)
     req.reopen_count += 1
     req.closed_at = req.accepted_at = req.replied_at = None
-    req.solved = req.satisfaction = None
+    req.solved = req.satisfaction = req.resolution = None
     req.dispatched_at = s.now
-    return {
-        "unit": req.lead_unit.code,
-        "reason": reason,
-        **start_clock(req, s.ctx, s.now, may_shorten=True),
-    }
+    req.lead_unit = unit
+    # The old cycle's call-back lapses; the next reply opens the new cycle's task.
+    cancel_open_tasks(s.session, req, s.now)
+    payload: dict[str, Any] = {"unit": unit.code, "reason": reason}
+    if previous != unit.code:
+        payload.update(from_unit=previous, unit_name=unit.name)
+    return {**payload, **start_clock(req, s.ctx, s.now, may_shorten=True)}
 
 
 def _set_category(req: ServiceRequest, category: Category) -> dict[str, Any]:
@@ -351,6 +392,10 @@ class TickResult:
     response_overdue: int = 0
     handling_overdue: int = 0
     digests: int = 0
+    # The loop's share: call-back tasks made, requests closed or reopened after an answer.
+    callbacks_created: int = 0
+    closed: int = 0
+    reopened: int = 0
 
 
 def mark_overdue(session: Session, *, now: datetime) -> TickResult:

@@ -112,7 +112,8 @@ TRANSITIONS: dict[str, Transition] = {
             "reopen",
             ("called_back", "closed"),
             "dispatched",
-            CALL_DESK,
+            # The system reopens on an unsolved/unsatisfied call-back (see jiesu.loop.service).
+            CALL_DESK | {SYSTEM},
             summary="重办: unsatisfied; back to the same unit with a new deadline",
         ),
         _t(
