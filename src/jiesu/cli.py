@@ -16,6 +16,7 @@ from jiesu.intake.open311.cli import app as open311_app
 from jiesu.intake.sensors.broker import redact_url
 from jiesu.intake.sensors.cli import app as sensors_app
 from jiesu.loop.cli import app as callbacks_app
+from jiesu.nlp.bench import bench_nlp
 from jiesu.nlp.cli import app as nlp_app
 from jiesu.people.cli import app as users_app
 from jiesu.privacy.cli import app as audit_app
@@ -41,6 +42,7 @@ app.add_typer(nlp_app, name="nlp")
 app.add_typer(rates_app, name="rates")
 app.add_typer(callbacks_app, name="callbacks")
 app.add_typer(bench_app, name="bench")
+bench_app.command("nlp")(bench_nlp)
 
 
 def run_server(s: Settings, host: str, port: int) -> None:

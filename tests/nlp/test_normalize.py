@@ -22,6 +22,12 @@ from jiesu.nlp.normalize import normalize
         ("《通知》（第2号）", "《通知》（第2号）"),
         ("WiFi 信号 APP 闪退", "wifi 信号 app 闪退"),
         ("\u200b看\u200d不见\ufeff的字符", "看不见的字符"),
+        ("空\x00字符", "空字符"),
+        # Traditional characters become simplified ones (OpenCC, phrases first).
+        ("臺灣的計程車司機繞路", "台湾的计程车司机绕路"),
+        ("暖氣不熱，請處理", "暖气不热，请处理"),
+        # Escapes left by spreadsheet exports are the characters they stand for.
+        ("尊敬的领导：_x000D_\n您好", "尊敬的领导： 您好"),
         ("", ""),
         ("   \r\n  ", ""),
     ],
