@@ -164,7 +164,7 @@ async def list_callbacks(
     actor: CurrentActor,
     status: Literal["open", "done", "unreachable", "cancelled", "all"] = "open",
     limit: int = Query(100, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000),
 ) -> list[CallbackOut]:
     """The operators' call-back queue: highest priority first, then the earliest due."""
     require_role(actor, *sorted(CALL_DESK))
