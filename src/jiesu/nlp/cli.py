@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,8 @@ from jiesu.errors import BadInput
 from jiesu.nlp.cli_duplicates import duplicates
 from jiesu.nlp.cli_models import models_app, retrain_cmd
 from jiesu.nlp.cli_replies import replies
+from jiesu.nlp.cliout import fail
+from jiesu.nlp.cliout import say as _say
 from jiesu.nlp.dataset import load_labelled
 from jiesu.nlp.evaluate import cross_validate, metrics
 from jiesu.nlp.language import KNOWN, LABELS, dominant_script, file_scripts
@@ -32,17 +33,11 @@ ENCODING = typer.Option(None, "--encoding", help="file encoding (default: detect
 AS_JSON = typer.Option(False, "--json", help="print the figures as JSON")
 
 
-def _say(message: str) -> None:
-    # Progress goes to stderr so that --json output on stdout stays parseable.
-    print(message, file=sys.stderr, flush=True)
-
-
 def _fail(message: str, code: int = 1) -> typer.Exit:
     if dominant_script(message) == "mojibake" and "--encoding" not in message:
         # Column names that do not match because the whole file was decoded wrongly.
         message += "\n(the file looks mis-decoded: give its encoding with --encoding, e.g. gb18030)"
-    print(f"error: {message}", file=sys.stderr, flush=True)
-    return typer.Exit(code)
+    return fail(message, code)
 
 
 def _check_scripts(texts: list[str], model: TextClassifier | None = None) -> dict[str, int]:

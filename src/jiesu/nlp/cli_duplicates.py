@@ -4,7 +4,6 @@ history to import), with their heat (how many reports each problem drew)."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,21 +13,13 @@ from typing import Any
 import typer
 
 from jiesu.errors import BadInput
+from jiesu.nlp.cliout import fail as _fail
+from jiesu.nlp.cliout import say as _say
 from jiesu.nlp.duplicates import THRESHOLD, WINDOW, DuplicateIndex
 from jiesu.nlp.shingles import ShingleStats, shingles
 from jiesu.nlp.textrows import TextRows, load_rows, parse_time
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
-
-
-def _say(message: str) -> None:
-    # Progress goes to stderr so that --json output on stdout stays parseable.
-    print(message, file=sys.stderr, flush=True)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    print(f"error: {message}", file=sys.stderr, flush=True)
-    return typer.Exit(code)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import typer
 from jiesu.clikit import console, settings, unit_of_work
 from jiesu.kit.clock import utcnow
 from jiesu.nlp import registry
+from jiesu.nlp.cliout import say as _say
 from jiesu.nlp.model import TextClassifier
 from jiesu.nlp.tables import CLASSIFIER_KINDS
 from jiesu.nlp.training import MIN_HISTORY, MIN_PER_CLASS, retrain
@@ -22,10 +22,6 @@ models_app = typer.Typer(
     no_args_is_help=True,
 )
 KIND = typer.Option("category", "--kind", help=f"classifier kind: {', '.join(CLASSIFIER_KINDS)}")
-
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def retrain_cmd(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from typing import Any
 import typer
 
 from jiesu.errors import BadInput
+from jiesu.nlp.cliout import fail as _fail
+from jiesu.nlp.cliout import say as _say
 from jiesu.nlp.replies import (
     WEIGHTS,
     ReplyQuality,
@@ -31,16 +32,6 @@ from jiesu.nlp.textrows import load_rows, parse_time
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
 
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
-
-
-def _say(message: str) -> None:
-    # Progress goes to stderr so that --json output on stdout stays parseable.
-    print(message, file=sys.stderr, flush=True)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    print(f"error: {message}", file=sys.stderr, flush=True)
-    return typer.Exit(code)
 
 
 @dataclass(frozen=True)
