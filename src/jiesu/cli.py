@@ -10,6 +10,7 @@ from jiesu.clikit import console, settings
 from jiesu.config import Settings
 from jiesu.db.cli import app as db_app
 from jiesu.demo.cli import demo
+from jiesu.dispatch.cli import app as dispatch_app
 from jiesu.intake.bench import app as bench_app
 from jiesu.intake.importer.cli import import_cmd
 from jiesu.intake.open311.cli import app as open311_app
@@ -39,6 +40,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(sensors_app, name="sensors")
 app.add_typer(open311_app, name="open311")
 app.add_typer(nlp_app, name="nlp")
+app.add_typer(dispatch_app, name="dispatch")
 app.add_typer(rates_app, name="rates")
 app.add_typer(callbacks_app, name="callbacks")
 app.add_typer(bench_app, name="bench")

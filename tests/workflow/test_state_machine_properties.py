@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from jiesu.errors import BadInput, Forbidden, IllegalAction
+from jiesu.errors import BadInput, Conflict, Forbidden, IllegalAction
 from jiesu.kit.clock import FixedClock
 from jiesu.people.service import SYSTEM_ACTOR, Actor
 from jiesu.privacy.audit import verify
@@ -33,6 +33,7 @@ PEOPLE = ("op", "disp", "sup", "h1", "h2", "citizen", "analyst", "admin")
 UNITS = ("ST-110101001", "ST-110101008", "DG-110101", "PS-WATER", "CB-CGW", "PF-MEITUAN")
 CATEGORIES = ("010101", "010102", "010103", "010104")
 URGENCIES = ("emergency", "utility", "general", "complex")
+RETURN_WINDOW = timedelta(hours=24)
 ACTIONS = (*TRANSITIONS, "teleport")  # "teleport" is not an action at all
 # Early enough that the longest walk plus a 15-working-day limit stays inside 2026.
 START = datetime(2026, 1, 2, 1, 30, tzinfo=UTC)
@@ -260,6 +261,10 @@ def take_step(
 
     refusal = expected_refusal(req, action, actor)
     shown = actions_for(req, actor)
+    # The table says whether the action exists for this role and status; the return window
+    # (24 hours after dispatch with no catalogue) may still refuse a late return.
+    late = req.dispatched_at is not None and now > req.dispatched_at + RETURN_WINDOW
+    timed = Conflict if refusal is None and action == "return" and late else None
     assert (action in shown) == (refusal is None), (action, name, req.status, shown)
     assert shown == [a for a in TRANSITIONS if expected_refusal(req, a, actor) is None]
 
@@ -268,17 +273,18 @@ def take_step(
         event = apply_action(
             session, req, action, actor=actor, now=now, ctx=world.ctx, params=params
         )
-    except (IllegalAction, Forbidden, BadInput) as exc:
+    except (Conflict, Forbidden, BadInput) as exc:
         # Parameter problems (BadInput) may only show up once the action itself is allowed.
-        expected = refusal or BadInput
+        expected = refusal or ((timed, BadInput) if timed else BadInput)
         assert isinstance(exc, expected), (
             f"{name} {action} {params} on {before['status']}: got {exc!r}, table says {refusal}"
         )
-        assert not sure or refusal is not None, f"valid {action} {params} was refused: {exc!r}"
+        assert not sure or refusal is not None or timed is not None, f"valid {action} {params} was refused: {exc!r}"
         assert snapshot(req) == before, f"failed {action} {params} changed the request"
         return
 
     assert refusal is None, f"{name} {action} on {before['status']} should have been refused"
+    assert timed is None, f"a return {now - req.dispatched_at} after dispatch was accepted"
     after = snapshot(req)
     assert after["status"] == target_status(action, before["status"])
     assert (event.kind, event.seq) == (action, before["event_count"] + 1)

@@ -151,6 +151,8 @@ class HandlingUnit(Base):
     kind: Mapped[str] = mapped_column(String(32))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("handling_units.id"))
     phone: Mapped[str] = mapped_column(String(64), default="")
+    # Former and colloquial names: a unit named by any of them is found, history relabelled.
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
     all_categories: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime]

@@ -26,6 +26,7 @@ from jiesu.kit.timelimits import TimeLimit
 from jiesu.nlp.understanding import UnderstandingError, load_understanding
 
 UNDERSTANDING_FILE = "understanding.yaml"
+DISPATCH_FILE = "dispatch.yaml"
 
 
 class CityPackError(ProblemList):
@@ -69,6 +70,8 @@ class UnitRow:
     categories: list[str]  # ["*"] means every category
     phone: str
     parent_code: str | None
+    # Former and colloquial names (units are renamed and merged): history is relabelled by them.
+    aliases: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -83,6 +86,8 @@ class CityPack:
     places: list[PlaceRow] = field(default_factory=list)  # gazetteer.csv (optional)
     # understanding.yaml merged over the shipped defaults, as stored JSON; {} = defaults.
     understanding: dict[str, Any] = field(default_factory=dict)
+    # dispatch.yaml as read (references are checked against the city when it is applied).
+    dispatch: dict[str, Any] | None = None
 
 
 def _split(cell: str | None) -> list[str]:
@@ -105,6 +110,18 @@ def _read_csv(
         return [
             (reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}) for row in reader
         ]
+
+
+def _read_yaml_mapping(path: Path, problems: list[str]) -> dict[str, Any] | None:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        problems.append(f"{path.name}: not readable YAML: {exc}")
+        return None
+    if not isinstance(data, dict):
+        problems.append(f"{path.name}: must be a mapping with settings and rules")
+        return None
+    return data
 
 
 def _float(value: str, where: str, name: str, problems: list[str]) -> float | None:
@@ -145,6 +162,8 @@ def read_pack(folder: Path) -> CityPack:
             )
         except UnderstandingError as exc:
             problems.extend(exc.problems)
+    if (folder / DISPATCH_FILE).is_file():
+        pack.dispatch = _read_yaml_mapping(folder / DISPATCH_FILE, problems)
     if (folder / GAZETTEER_FILE).is_file():
         pack.places = read_places(folder / GAZETTEER_FILE, problems)
         problems += check_area_codes(pack.places, (a.code for a in pack.areas))
@@ -406,6 +425,15 @@ def _read_units(path: Path, pack: CityPack, problems: list[str]) -> list[UnitRow
         if parent and parent not in unit_codes:
             problems.append(f"{where}: parent_code {parent} not found in units.csv")
         rows.append(
-            UnitRow(code, r["name"], r["kind"], areas, categories, r.get("phone", ""), parent)
+            UnitRow(
+                code,
+                r["name"],
+                r["kind"],
+                areas,
+                categories,
+                r.get("phone", ""),
+                parent,
+                _split(r.get("aliases")),
+            )
         )
     return rows

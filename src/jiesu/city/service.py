@@ -52,6 +52,13 @@ def apply_pack(session: Session, pack: CityPack, *, now: datetime) -> dict[str, 
         + _deactivate(session, Category, set(categories), now)
         + _deactivate(session, HandlingUnit, set(units), now),
     }
+    forget_everything()
+    if pack.dispatch is not None:
+        # Imported here: dispatch rules are checked against the city this function just loaded.
+        from jiesu.dispatch.service import save_catalogue
+
+        row = save_catalogue(session, pack.dispatch, by="city pack", source=pack.source, now=now)
+        counts["dispatch_rules"] = len(row.rules)
     session.add(CityPackLoad(loaded_at=now, source=pack.source, digest=pack.digest, counts=counts))
     forget_everything()
     session.flush()
@@ -123,6 +130,7 @@ def _upsert_units(
     for row in pack.units:
         unit = existing.get(row.code) or HandlingUnit(code=row.code)
         unit.name, unit.kind, unit.phone = row.name, row.kind, row.phone
+        unit.aliases = list(row.aliases)
         unit.all_categories = "*" in row.categories
         unit.areas = [areas[a] for a in row.areas]
         unit.categories = [categories[c] for c in row.categories if c != "*"]
@@ -289,7 +297,18 @@ def find_area(session: Session, value: str, field: str = "area") -> Area:
 
 
 def find_unit(session: Session, value: str, field: str = "unit") -> HandlingUnit:
-    return _find(session, HandlingUnit, field, value)  # type: ignore[no-any-return]
+    """By code, name or a former name (alias): units are renamed, people keep the old name."""
+    try:
+        return _find(session, HandlingUnit, field, value)  # type: ignore[no-any-return]
+    except UnknownReference:
+        by_alias = [
+            u
+            for u in session.scalars(select(HandlingUnit).where(HandlingUnit.active.is_(True)))
+            if value in (u.aliases or [])
+        ]
+        if len(by_alias) == 1:
+            return by_alias[0]
+        raise
 
 
 def counts(session: Session) -> dict[str, int]:

@@ -10,6 +10,7 @@ from jiesu.city.models import (
     Place,
 )
 from jiesu.db.base import Base
+from jiesu.dispatch.models import Assignment, DispatchCatalogue, Dispute, Summons
 from jiesu.intake.models import (
     ApiKey,
     ImportRun,
@@ -28,6 +29,7 @@ __all__ = [
     "ApiKey",
     "ApiToken",
     "Area",
+    "Assignment",
     "AuditDigest",
     "Base",
     "CalendarYear",
@@ -38,6 +40,8 @@ __all__ = [
     "CityPackLoad",
     "ClassifierVersion",
     "Contact",
+    "DispatchCatalogue",
+    "Dispute",
     "Event",
     "HandlingUnit",
     "ImportRun",
@@ -48,5 +52,6 @@ __all__ = [
     "SensorMessage",
     "SensorRule",
     "ServiceRequest",
+    "Summons",
     "User",
 ]

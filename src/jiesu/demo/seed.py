@@ -209,13 +209,20 @@ class Simulator:
         if roll < 0.05 and original is not None and original.status not in ("merged", "invalid"):
             self._act(req, "merge", desk["dispatcher"], t, into=original.ticket)
             return
-        unit = self._unit_for(leaf, area)
-        if not self._act(
-            req, "dispatch", desk["dispatcher"], t, unit=unit.code, category=leaf.code
-        ):
-            return
+        if req.status == "dispatched" and req.lead_unit is not None:
+            # The catalogue dispatched it at intake; the dispatcher fixes a wrong category.
+            unit = req.lead_unit
+            if req.category_id != leaf.id:
+                self._act(req, "categorize", desk["dispatcher"], t, category=leaf.code)
+        else:
+            unit = self._unit_for(leaf, area)
+            if not self._act(
+                req, "dispatch", desk["dispatcher"], t, unit=unit.code, category=leaf.code
+            ):
+                return
         if rng.random() < 0.07:
-            t += self._hours(6)
+            # Units return inside the catalogue's window (24 hours in the demo city).
+            t += min(self._hours(6), timedelta(hours=20))
             reason = texts.compose_return_reason(rng, self.index.refs[leaf.id])
             if not self._act(req, "return", self.unit_actors[unit.id], t, reason=reason):
                 return

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jiesu.city.service import CityContext, find_area, find_category
+from jiesu.dispatch.auto import dispatch_at_intake
 from jiesu.errors import BadInput
 from jiesu.intake.schemas import RequestIn
 from jiesu.kit.ids import new_ticket
@@ -38,10 +39,12 @@ def submit_request(
     ctx: CityContext,
     synthetic: bool = False,
     live: bool = True,
+    auto_dispatch: bool = True,
 ) -> tuple[ServiceRequest, bool]:
     """Record a new request; returns (request, created). A repeated source_key returns the
     request made the first time, so a retried submission or import never makes a duplicate.
-    ``live`` False is for imported history: no duplicate search against today's requests."""
+    ``live`` False is for imported history: no duplicate search against today's requests and
+    no dispatch. ``auto_dispatch`` False leaves dispatch to the caller (a sensor's own unit)."""
     if data.source_key:
         existing = session.scalar(
             select(ServiceRequest).where(ServiceRequest.source_key == data.source_key)
@@ -127,6 +130,8 @@ def submit_request(
     )
     session.flush()
     log.info("request.received", ticket=req.ticket, channel=req.channel, actor=actor.name)
+    if live and auto_dispatch:
+        dispatch_at_intake(session, req, now=now, ctx=ctx)
     return req, True
 
 

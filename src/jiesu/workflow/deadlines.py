@@ -7,12 +7,17 @@ from datetime import datetime
 from jiesu.city.service import CityContext
 from jiesu.errors import ConfigError
 from jiesu.kit.calendar import CalendarRangeError
-from jiesu.kit.timelimits import due_at
+from jiesu.kit.timelimits import TimeLimit, due_at
 from jiesu.workflow.models import ServiceRequest
 
 
 def start_clock(
-    request: ServiceRequest, ctx: CityContext, now: datetime, *, may_shorten: bool = False
+    request: ServiceRequest,
+    ctx: CityContext,
+    now: datetime,
+    *,
+    may_shorten: bool = False,
+    overrides: tuple[str | None, str | None] = (None, None),
 ) -> dict[str, str]:
     """Set both deadlines counted from ``now``; returns them for the event payload.
 
@@ -20,6 +25,11 @@ def start_clock(
     with less time than the first had — except on reopen, which starts a fresh cycle.
     """
     response_limit, handling_limit = ctx.limits(request.urgency, request.category)
+    # A dispatch rule may set its own limits (e.g. a shorter one for a company's hotline).
+    if overrides[0]:
+        response_limit = TimeLimit.parse(overrides[0])
+    if overrides[1]:
+        handling_limit = TimeLimit.parse(overrides[1])
     try:
         response_due = due_at(now, response_limit, ctx.calendar, ctx.tz)
         handling_due = due_at(now, handling_limit, ctx.calendar, ctx.tz)

@@ -16,6 +16,14 @@ from sqlalchemy.orm import Session
 
 from jiesu.city.models import URGENCY_CLASSES, Category
 from jiesu.city.service import CityContext, find_category, find_unit
+from jiesu.dispatch.service import (
+    check_return_window,
+    decide_for,
+    dispatch_record,
+    end_assignment,
+    mark_accepted,
+    start_assignment,
+)
 from jiesu.errors import BadInput, Forbidden, IllegalAction, NotFound
 from jiesu.logs import get_logger
 from jiesu.loop.callbacks import cancel_open_tasks, complete_task, ensure_callback_task
@@ -61,38 +69,65 @@ class Step:
 def _dispatch(s: Step) -> dict[str, Any]:
     # Check every parameter before changing anything: a refused action leaves the request as it was.
     req = s.request
-    payload: dict[str, Any] = {}
     category = req.category
     if s.params.get("category"):
         category = find_category(s.session, s.params["category"])
     if category is None:
         raise BadInput("category", "set a category before dispatching")
-    if s.params.get("urgency") and s.params["urgency"] not in URGENCY_CLASSES:
+    urgency = s.params.get("urgency") or req.urgency
+    if urgency not in URGENCY_CLASSES:
         raise BadInput("urgency", f"must be one of {', '.join(URGENCY_CLASSES)}")
-    unit_code = s.text("unit")
-    assert unit_code is not None
+    # What the catalogue (or the learned router) says, for the category and urgency as they
+    # will be after this action; the person may follow it or overrule it.
+    decision = decide_for(s.session, req, s.ctx, category=category.code, urgency=urgency)
+    unit_code = s.text("unit", required=False)
+    if unit_code is None:
+        if decision.unit is None:
+            hints = ", ".join(f"{g.name} ({g.unit})" for g in decision.suggestions)
+            raise BadInput(
+                "unit",
+                "no catalogue rule or confident model decides this request; choose a unit"
+                + (f" (suggestions: {hints})" if hints else ""),
+            )
+        unit_code = decision.unit
     unit = find_unit(s.session, unit_code)
+    follows = unit.code == decision.unit
+    named = s.params.get("assisting_units")
     # A unit named twice (by code and by name, or a double click) assists once.
     assisting = list(
         dict.fromkeys(
             find_unit(s.session, c, "assisting_units")
-            for c in s.params.get("assisting_units") or []
+            for c in (named if named is not None else decision.assisting if follows else [])
         )
     )
     if unit in assisting:
-        raise BadInput("assisting_units", "the lead unit cannot also assist")
+        if named is not None:
+            raise BadInput("assisting_units", "the lead unit cannot also assist")
+        assisting.remove(unit)
     note = s.text("note", required=False)
-    # Dispatching on a suggested category is the dispatcher's confirmation of it.
-    payload.update(_set_category(req, category))
-    if s.params.get("urgency"):
-        req.urgency = s.params["urgency"]
+    # Dispatching on a suggested category is the dispatcher's confirmation of it; the engine
+    # dispatching at intake confirms nothing.
+    payload = _set_category(req, category, confirm=s.actor.user_id is not None)
+    req.urgency = urgency
     req.lead_unit, req.assisting_units, req.dispatched_at = unit, assisting, s.now
+    source = (decision.source or "manual") if follows else "manual"
+    overrides = (decision.response_limit, decision.handling_limit) if follows else (None, None)
+    start_assignment(
+        s.session,
+        req,
+        unit_id=unit.id,
+        now=s.now,
+        source=source,
+        assisting=[u.code for u in assisting],
+        decision=decision,
+    )
     payload.update(
         unit=unit.code,
         unit_name=unit.name,
         assisting_units=[u.code for u in assisting],
         urgency=req.urgency,
-        **start_clock(req, s.ctx, s.now),
+        **dispatch_record(decision, source),
+        **start_clock(req, s.ctx, s.now, overrides=overrides),
     )
     if note:
         payload["note"] = note
@@ -101,6 +136,7 @@ def _dispatch(s: Step) -> dict[str, Any]:
 
 def _accept(s: Step) -> dict[str, Any]:
     s.request.accepted_at = s.now
+    mark_accepted(s.session, s.request, s.now)
     late = s.request.response_due is not None and s.now > s.request.response_due
     s.request.response_overdue = s.request.response_overdue or late
     return {"unit": _unit_code(s.request), "late": late}
@@ -109,6 +145,8 @@ def _accept(s: Step) -> dict[str, Any]:
 def _return(s: Step) -> dict[str, Any]:
     req = s.request
     payload = {"unit": _unit_code(req), "reason": s.text("reason")}
+    check_return_window(s.session, req, s.ctx, s.now)
+    end_assignment(s.session, req, "returned", s.now)
     req.return_count += 1
     req.lead_unit, req.assisting_units, req.accepted_at = None, [], None
     return payload
@@ -124,6 +162,15 @@ def _transfer(s: Step) -> dict[str, Any]:
         raise BadInput("unit", "the request is already with this unit")
     previous = _unit_code(req)
     req.lead_unit, req.accepted_at, req.dispatched_at = unit, None, s.now
+    start_assignment(
+        s.session,
+        req,
+        unit_id=unit.id,
+        now=s.now,
+        source="manual",
+        assisting=[u.code for u in req.assisting_units],
+        outcome_of_previous="transferred",
+    )
     return {
         "from_unit": previous,
         "unit": unit.code,
@@ -216,6 +263,15 @@ def _reopen(s: Step) -> dict[str, Any]:
     req.closed_at = req.accepted_at = req.replied_at = None
     req.solved = req.satisfaction = req.resolution = None
     req.dispatched_at = s.now
+    if unit is not req.lead_unit:
+        start_assignment(
+            s.session,
+            req,
+            unit_id=unit.id,
+            now=s.now,
+            source="manual",
+            outcome_of_previous="reopened",
+        )
     req.lead_unit = unit
     # The old cycle's call-back lapses; the next reply opens the new cycle's task.
     cancel_open_tasks(s.session, req, s.now)
@@ -225,7 +281,9 @@ def _reopen(s: Step) -> dict[str, Any]:
     return {**payload, **start_clock(req, s.ctx, s.now, may_shorten=True)}
 
 
-def _set_category(req: ServiceRequest, category: Category) -> dict[str, Any]:
+def _set_category(
+    req: ServiceRequest, category: Category, *, confirm: bool = True
+) -> dict[str, Any]:
     """Set and confirm the category; say whether it corrects the machine's choice, because
     corrections are what retraining learns most from (and what measures the classifier)."""
     payload: dict[str, Any] = {}
@@ -233,6 +291,9 @@ def _set_category(req: ServiceRequest, category: Category) -> dict[str, Any]:
     if previous is None or previous.id != category.id:
         payload["category"] = category.code
         payload["previous_category"] = previous.code if previous else None
+    if not confirm:
+        req.category = category
+        return payload
     if not req.category_confirmed:
         payload["corrected"] = previous is not None and previous.id != category.id
         payload["suggested_confidence"] = req.category_confidence
@@ -281,6 +342,7 @@ def _reject_invalid(s: Step) -> dict[str, Any]:
     req = s.request
     reason = s.text("reason")
     # Back to intake: the dispatcher looks at it afresh, so the old unit assignment goes.
+    end_assignment(s.session, req, "withdrawn", s.now)
     req.lead_unit, req.assisting_units = None, []
     return {"reason": reason}
 

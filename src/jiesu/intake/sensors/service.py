@@ -210,6 +210,8 @@ def _open(
         actor=GATEWAY,
         now=now,
         ctx=ctx,
+        # The sensor's own routing (its unit, else its grid's street office) decides.
+        auto_dispatch=False,
     )
     apply_action(
         session,

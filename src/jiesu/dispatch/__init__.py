@@ -1,0 +1,1 @@
+"""Dispatch (派单): the catalogue of rules, jurisdiction, the learned router, returns, whistle."""
