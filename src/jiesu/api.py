@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from jiesu.city.endpoints import router as city
+from jiesu.dispatch.endpoints import router as dispatch
 from jiesu.intake.endpoints import router as intake
 from jiesu.intake.public import router as public
 from jiesu.loop.endpoints import router as loop
@@ -14,7 +15,7 @@ from jiesu.rates.endpoints import router as rates
 from jiesu.workflow.endpoints import router as workflow
 
 api = APIRouter(prefix="/api/v1")
-for router in (people, intake, workflow, city, public, understanding, rates, loop):
+for router in (people, intake, workflow, city, public, understanding, rates, loop, dispatch):
     api.include_router(router)
 
 

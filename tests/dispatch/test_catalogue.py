@@ -14,6 +14,7 @@ from jiesu.dispatch.catalogue import CatalogueError, read_catalogue
 from jiesu.dispatch.directory import Directory, build_directory
 from jiesu.dispatch.engine import Case, decide, matching_rules
 from jiesu.kit.clock import FixedClock
+
 from factories import city_pack
 
 
@@ -93,9 +94,17 @@ def test_role_with_no_unit_falls_back_to_the_district_government(
 ) -> None:
     d = directory_of(session, clock.now())
     cat = read_catalogue(
-        {"rules": [{"id": "heat", "match": {}, "lead": {"role": "public_service_company", "handles": "010104"}}]},
+        {
+            "rules": [
+                {
+                    "id": "heat",
+                    "match": {},
+                    "lead": {"role": "public_service_company", "handles": "010104"},
+                }
+            ]
+        },
         d,
-    )  # fmt: skip
+    )
     got = decide(cat, d, case())
     assert (got.unit, got.source, got.rule) == ("DG-110101", "fallback", "heat")
     assert "区政府兜底" in got.reasons[0]
@@ -116,12 +125,21 @@ def test_nearest_unit_of_a_role_wins_and_balancing_picks_the_least_loaded(
     cat = read_catalogue(
         {
             "rules": [
-                {"id": "st", "match": {"categories": ["010101"]}, "lead": {"role": "street_office"}, "balance": True},
-                {"id": "bureau", "match": {"categories": ["010104"]}, "lead": {"role": "city_bureau", "handles": "request"}},
+                {
+                    "id": "st",
+                    "match": {"categories": ["010101"]},
+                    "lead": {"role": "street_office"},
+                    "balance": True,
+                },
+                {
+                    "id": "bureau",
+                    "match": {"categories": ["010104"]},
+                    "lead": {"role": "city_bureau", "handles": "request"},
+                },
             ]
         },
         d,
-    )  # fmt: skip
+    )
     load = {"ST-110101008": 5, "GRID-A": 1}
     got = decide(cat, d, case(), load=lambda units: {u: load.get(u, 0) for u in units})
     assert got.unit == "GRID-A" and "least loaded of 2" in got.reasons[0]
@@ -145,9 +163,18 @@ def test_returned_units_are_never_chosen_again(session: Session, clock: FixedClo
 def test_two_level_goes_to_the_district(session: Session, clock: FixedClock) -> None:
     d = directory_of(session, clock.now())
     cat = read_catalogue(
-        {"rules": [{"id": "x", "match": {"categories": ["010104"]}, "lead": {"role": "street_office"}, "mode": "two_level"}]},
+        {
+            "rules": [
+                {
+                    "id": "x",
+                    "match": {"categories": ["010104"]},
+                    "lead": {"role": "street_office"},
+                    "mode": "two_level",
+                }
+            ]
+        },
         d,
-    )  # fmt: skip
+    )
     got = decide(cat, d, case(category="010104"))
     assert (got.unit, got.mode) == ("DG-110101", "two_level")
 
@@ -188,8 +215,15 @@ def test_rules_that_tie_are_refused_and_priority_settles_them(
         read_catalogue({"rules": [a, b]}, d)
     read_catalogue({"rules": [a, b | {"priority": 1}]}, d)
     # Disjoint conditions cannot tie: other areas, other channels, other hours.
-    read_catalogue({"rules": [a | {"match": {"categories": ["0101"], "areas": ["110101"]}},
-                              a | {"id": "c", "match": {"categories": ["0101"], "areas": ["110102"]}}]}, d)  # fmt: skip
+    read_catalogue(
+        {
+            "rules": [
+                a | {"match": {"categories": ["0101"], "areas": ["110101"]}},
+                a | {"id": "c", "match": {"categories": ["0101"], "areas": ["110102"]}},
+            ]
+        },
+        d,
+    )
     day = {"id": "d", "match": {"hours": ["08:00-18:00"]}, "lead": "CB-CGW"}
     night = {"id": "n", "match": {"hours": ["18:00-08:00"]}, "lead": "CB-CGW"}
     read_catalogue({"rules": [day, night]}, d)

@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from factories import make_request, make_world
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,6 +16,8 @@ from jiesu.errors import BadInput, Conflict
 from jiesu.kit.clock import FixedClock
 from jiesu.workflow.models import Event
 from jiesu.workflow.service import apply_action
+
+from factories import make_request, make_world
 
 CATALOGUE: dict[str, Any] = {
     "settings": {"auto_dispatch": True, "return_window": "2h"},
@@ -86,7 +87,7 @@ def test_without_auto_dispatch_the_dispatcher_follows_or_overrules(
     )
     req = make_request(session, world, clock.now())
     assert req.status == "received"
-    suggestion = decide_for(session, req, world.ctx)
+    suggestion = decide_for(session, req, world.ctx.tz)
     assert (suggestion.unit, suggestion.rule) == ("ST-110101001", "urban")
     # No unit given: the catalogue's choice, recorded as the rule's.
     apply_action(
@@ -96,9 +97,14 @@ def test_without_auto_dispatch_the_dispatcher_follows_or_overrules(
     assert last_event(session, req.id, "dispatch").payload["source"] == "rule"
     other = make_request(session, world, clock.now())
     apply_action(
-        session, other, "dispatch", actor=world.actor("disp"), now=clock.now(), ctx=world.ctx,
+        session,
+        other,
+        "dispatch",
+        actor=world.actor("disp"),
+        now=clock.now(),
+        ctx=world.ctx,
         params={"unit": "CB-CGW"},
-    )  # fmt: skip
+    )
     p = last_event(session, other.id, "dispatch").payload
     assert (p["source"], p["suggested_unit"]) == ("manual", "ST-110101001")
     [a] = assignments(session, other.id)
@@ -129,23 +135,42 @@ def test_a_return_goes_back_with_new_suggestions_and_only_inside_the_window(
     with pytest.raises(BadInput, match="reason"):
         apply_action(session, req, "return", actor=h1, now=clock.now(), ctx=world.ctx)
     apply_action(
-        session, req, "return", actor=h1, now=clock.now() + timedelta(hours=1), ctx=world.ctx,
+        session,
+        req,
+        "return",
+        actor=h1,
+        now=clock.now() + timedelta(hours=1),
+        ctx=world.ctx,
         params={"reason": "not our street: the address is in 交道口"},
-    )  # fmt: skip
+    )
     assert req.status == "returned"
     [a] = assignments(session, req.id)
     assert a.outcome == "returned" and a.ended_at is not None
-    again = decide_for(session, req, world.ctx)
+    again = decide_for(session, req, world.ctx.tz)
     # The street office that returned it is out; the district owns the place (兜底).
     assert again.unit == "DG-110101" and again.source == "fallback"
     assert "ST-110101001" not in [s.unit for s in again.suggestions]
-    apply_action(session, req, "dispatch", actor=world.actor("disp"), now=clock.now(), ctx=world.ctx,
-                 params={"unit": "ST-110101008"})  # fmt: skip
+    apply_action(
+        session,
+        req,
+        "dispatch",
+        actor=world.actor("disp"),
+        now=clock.now(),
+        ctx=world.ctx,
+        params={"unit": "ST-110101008"},
+    )
     assert [x.outcome for x in assignments(session, req.id)] == ["returned", None]
     late = clock.now() + timedelta(hours=2, minutes=1)
     with pytest.raises(Conflict, match="return window"):
-        apply_action(session, req, "return", actor=world.actor("h2"), now=late, ctx=world.ctx,
-                     params={"reason": "太晚了"})  # fmt: skip
+        apply_action(
+            session,
+            req,
+            "return",
+            actor=world.actor("h2"),
+            now=late,
+            ctx=world.ctx,
+            params={"reason": "太晚了"},
+        )
     assert req.status == "dispatched"
 
 

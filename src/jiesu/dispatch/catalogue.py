@@ -303,17 +303,19 @@ class _Reader:
             priority = 0
         if not isinstance(raw.get("balance", False), bool):
             self.bad(f"{where}.balance", "must be true or false")
+        keywords = [str(k).strip().lower() for k in _list(match.get("keywords"))]
+        categories = self.codes(
+            f"{where}.match.categories", _list(match.get("categories")), "category"
+        )
+        areas = self.codes(f"{where}.match.areas", _list(match.get("areas")), "area")
         if lead is None or None in assisting:
             return None
-        keywords = [str(k).strip().lower() for k in _list(match.get("keywords"))]
         return Rule(
             id=rid,
             name=str(raw.get("name") or rid),
             lead=lead,
-            categories=self.codes(
-                f"{where}.match.categories", _list(match.get("categories")), "category"
-            ),
-            areas=self.codes(f"{where}.match.areas", _list(match.get("areas")), "area"),
+            categories=categories,
+            areas=areas,
             keywords=tuple(k for k in keywords if k),
             urgency=tuple(urgency),
             channels=tuple(channels),

@@ -40,9 +40,9 @@ AS_JSON = typer.Option(False, "--json", help="print JSON")
 SINCE = typer.Option(None, "--since", help="only requests of the last N days, e.g. 30d")
 
 
-def _read_yaml(path: Path) -> Any:
+def _read_yaml(path: Path, name: str) -> Any:
     if not path.is_file():
-        fail(f"--rules: {path} does not exist")
+        fail(f"{name}: {path} does not exist")
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -69,7 +69,7 @@ def import_rules(
     check: bool = typer.Option(False, "--check", help="only check the file; store nothing"),
 ) -> None:
     """Check a catalogue file against the city and store it as the new active version."""
-    raw = _read_yaml(path)
+    raw = _read_yaml(path, "PATH")
     with unit_of_work() as session:
         if check:
             cat = read_catalogue(raw, directory(session))
@@ -123,9 +123,13 @@ def list_versions(as_json: bool = AS_JSON) -> None:
     table = Table("version", "active", "rules", "created", "by", "note")
     for r in rows:
         table.add_row(
-            str(r["version"]), "*" if r["active"] else "", str(r["rules"]),
-            str(r["created_at"])[:19], str(r["created_by"]), str(r["note"]),
-        )  # fmt: skip
+            str(r["version"]),
+            "*" if r["active"] else "",
+            str(r["rules"]),
+            str(r["created_at"])[:19],
+            str(r["created_by"]),
+            str(r["note"]),
+        )
     console.print(table)
 
 
@@ -144,15 +148,19 @@ def test_rules(
     as_json: bool = AS_JSON,
 ) -> None:
     """Dry run: replay a catalogue over history; what would go elsewhere, which rules never fire."""
-    raw = _read_yaml(rules)
+    raw = _read_yaml(rules, "--rules")
     days = _days(since)
     with unit_of_work() as session:
         cat = read_catalogue(raw, directory(session))
         start = utcnow() - days if days else None
         result = replay(
-            session, cat, active_catalogue(session), city_context(session), since=start,
+            session,
+            cat,
+            active_catalogue(session),
+            city_context(session),
+            since=start,
             progress=lambda n: err_console.print(f"replayed {n} requests", highlight=False),
-        )  # fmt: skip
+        )
     if as_json:
         _print(result)
         return
@@ -203,7 +211,10 @@ def stats(since: str | None = SINCE, as_json: bool = AS_JSON) -> None:
     for r in result["by_rule"]:
         rate = r["return_rate"]
         table.add_row(
-            r["rule"], str(r["dispatched"]), str(r["returned"]),
-            f"{rate:.1%}" if rate is not None else "", str(r["disputed"]),
-        )  # fmt: skip
+            r["rule"],
+            str(r["dispatched"]),
+            str(r["returned"]),
+            f"{rate:.1%}" if rate is not None else "",
+            str(r["disputed"]),
+        )
     console.print(table)

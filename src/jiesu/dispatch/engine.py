@@ -277,7 +277,7 @@ def _suggestions(
     unique: dict[str, Suggestion] = {}
     for s in out:
         unique.setdefault(s.unit, s)
-    return list(unique.values())[:3]  # fmt: skip
+    return list(unique.values())[:3]
 
 
 def district(d: Directory, case: Case) -> str | None:

@@ -94,15 +94,30 @@ def replay(
     return {
         "since": since.isoformat() if since else None,
         "catalogue_rules": len(catalogue.rules),
-        **{k: counts[k] for k in (
-            "n", "decided", "undecided", "fallback", "same_as_actual",
-            "elsewhere_than_actual", "never_dispatched", "changed_vs_active",
-        )},
+        **{
+            k: counts[k]
+            for k in (
+                "n",
+                "decided",
+                "undecided",
+                "fallback",
+                "same_as_actual",
+                "elsewhere_than_actual",
+                "never_dispatched",
+                "changed_vs_active",
+            )
+        },
         "moves": [
-            {"from": a, "from_name": d.unit_name(a), "to": b, "to_name": d.unit_name(b),
-             "rule": r or None, "count": n}
+            {
+                "from": a,
+                "from_name": d.unit_name(a),
+                "to": b,
+                "to_name": d.unit_name(b),
+                "rule": r or None,
+                "count": n,
+            }
             for (a, b, r), n in moves.most_common(TOP_MOVES)
         ],
         "rules": [{"id": r.id, "name": r.name, "fired": fired[r.id]} for r in catalogue.rules],
         "never_fired": [r.id for r in catalogue.rules if not fired[r.id]],
-    }  # fmt: skip
+    }

@@ -7,8 +7,9 @@ transaction.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -130,10 +131,10 @@ def returned_by(session: Session, request: ServiceRequest) -> frozenset[str]:
     return frozenset(d.unit_ids[u] for u in rows if u in d.unit_ids)
 
 
-def case_of(session: Session, request: ServiceRequest, ctx: CityContext) -> Case:
+def case_of(session: Session, request: ServiceRequest, tz: ZoneInfo) -> Case:
     local = request.received_at
     if local is not None:
-        local = local.astimezone(ctx.tz) if local.tzinfo else local
+        local = local.astimezone(tz) if local.tzinfo else local.replace(tzinfo=UTC).astimezone(tz)
     return Case(
         text=f"{request.title}\n{request.text}",
         category=request.category.code if request.category else None,
@@ -161,7 +162,7 @@ def open_load(session: Session, d: Directory) -> Any:
 def decide_for(
     session: Session,
     request: ServiceRequest,
-    ctx: CityContext,
+    tz: ZoneInfo,
     *,
     catalogue: Catalogue | None = None,
     category: str | None = None,
@@ -170,7 +171,7 @@ def decide_for(
     """The decision for a request; ``category``/``urgency`` as a dispatcher is about to set them."""
     d = directory(session)
     cat = catalogue if catalogue is not None else active_catalogue(session)
-    case = case_of(session, request, ctx)
+    case = case_of(session, request, tz)
     if category is not None or urgency is not None:
         case = replace(case, category=category or case.category, urgency=urgency or case.urgency)
     return decide(cat, d, case, load=open_load(session, d))
@@ -221,6 +222,14 @@ def current_assignment(session: Session, request: ServiceRequest) -> Assignment 
         .where(Assignment.request_id == request.id, Assignment.ended_at.is_(None))
         .order_by(Assignment.id.desc())
         .limit(1)
+    )
+
+
+def assignment_history(session: Session, request: ServiceRequest) -> list[Assignment]:
+    return list(
+        session.scalars(
+            select(Assignment).where(Assignment.request_id == request.id).order_by(Assignment.id)
+        )
     )
 
 

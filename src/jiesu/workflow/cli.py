@@ -13,11 +13,12 @@ app = typer.Typer(help="The work-order loop.", no_args_is_help=True)
 
 @app.command("tick")
 def tick() -> None:
-    """Mark overdue requests, create due call-backs, settle answered ones, write digests."""
+    """Mark overdue requests and summons, create due call-backs, settle answered ones, write digests."""
     with unit_of_work() as session:
         result = run_tick(session, now=utcnow())
     console.print(
-        f"overdue: {result.response_overdue} response, {result.handling_overdue} handling; "
+        f"overdue: {result.response_overdue} response, {result.handling_overdue} handling, "
+        f"{result.summons_overdue} summoned units not reported; "
         f"call-backs created: {result.callbacks_created}; closed {result.closed},"
         f" reopened {result.reopened}; audit digests written: {result.digests}"
     )

@@ -11,6 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jiesu.city.models import Category
+from jiesu.dispatch.schemas import DispatchInfo
+from jiesu.dispatch.service import current_assignment
 from jiesu.nlp.understand import scored_text
 from jiesu.people.service import Actor
 from jiesu.privacy.masking import CONTACT_ROLES, mask_email, mask_name, mask_phone
@@ -78,6 +80,13 @@ def understanding_out(payload: dict[str, Any], source: str) -> UnderstandingOut:
     return UnderstandingOut.model_validate(merged)
 
 
+def _dispatch_info(session: Session, req: ServiceRequest, tz: ZoneInfo) -> DispatchInfo | None:
+    if req.lead_unit_id is None:
+        return None
+    current = current_assignment(session, req)
+    return DispatchInfo.of(current, tz) if current is not None else None
+
+
 def detail(session: Session, req: ServiceRequest, tz: ZoneInfo, viewer: Actor) -> RequestOut:
     events = session.scalars(
         select(Event).where(Event.request_id == req.id).order_by(Event.seq)
@@ -118,6 +127,7 @@ def detail(session: Session, req: ServiceRequest, tz: ZoneInfo, viewer: Actor) -
         solved=req.solved,
         satisfaction=req.satisfaction,
         contact=contact,
+        dispatch=_dispatch_info(session, req, tz),
         allowed_actions=actions_for(req, viewer),
         timeline=[
             EventOut(

@@ -20,6 +20,9 @@ MILESTONES: dict[str, tuple[str, str]] = {
     "received": ("已受理", "received"),
     "dispatch": ("已派单至承办单位", "sent to the handling unit"),
     "transfer": ("已转派", "transferred to another unit"),
+    "redispatch": ("已转派", "transferred to another unit"),
+    "uphold_dispute": ("已转派", "transferred to another unit"),
+    "whistle": ("已协调相关部门共同办理", "other departments were called in"),
     "return": ("重新派单中", "being re-dispatched"),
     "accept": ("承办单位已签收", "accepted by the unit"),
     "reply": ("承办单位已答复", "the unit replied"),
@@ -80,7 +83,10 @@ def _milestone(event: Event, tz: ZoneInfo) -> Milestone | None:
     at = datetime.fromisoformat(occurred) if isinstance(occurred, str) else event.at
     text = p.get("text") if event.kind in ("reply", "history_reply") else None
     unit = (
-        p.get("unit_name") if event.kind in ("dispatch", "transfer", "history_dispatch") else None
+        p.get("unit_name")
+        if event.kind
+        in ("dispatch", "transfer", "redispatch", "uphold_dispute", "history_dispatch")
+        else None
     )
     return Milestone(at=at.astimezone(tz), kind=event.kind, label=labels[0],
                      label_en=labels[1], unit=unit, text=text)  # fmt: skip

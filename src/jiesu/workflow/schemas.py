@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from jiesu.dispatch.schemas import DispatchInfo
+
 
 class Ref(BaseModel):
     code: str
@@ -174,6 +176,9 @@ class RequestOut(RequestSummary):
     solved: bool | None
     satisfaction: str | None
     contact: ContactOut | None
+    dispatch: DispatchInfo | None = Field(
+        description="how the current lead unit was chosen: rule, model, fallback or a person"
+    )
     allowed_actions: list[str] = Field(description="actions the current user may take now")
     timeline: list[EventOut]
 
@@ -191,8 +196,13 @@ class _Body(BaseModel):
 
 
 class DispatchIn(_Body):
-    unit: str = Field(..., description="lead unit code (or exact name)")
-    assisting_units: list[str] = Field(default_factory=list, description="assisting unit codes")
+    unit: str | None = Field(
+        None,
+        description="lead unit code, name or former name; omit to follow the dispatch catalogue",
+    )
+    assisting_units: list[str] | None = Field(
+        None, description="assisting unit codes; omitted: the catalogue's when following it"
+    )
     category: str | None = Field(None, description="set or confirm the category")
     urgency: str | None = None
     note: str | None = Field(None, max_length=10_000)
@@ -245,6 +255,39 @@ class MergeIn(_Body):
     into: str = Field(..., description="ticket of the original request")
 
 
+class RedispatchIn(_Body):
+    unit: str = Field(..., description="a unit inside the district (code, name or former name)")
+    note: str | None = Field(None, max_length=10_000)
+
+
+class ContestIn(_Body):
+    reason: str = Field(..., min_length=1, max_length=10_000)
+    proposed_unit: str | None = Field(None, description="the unit that should have it")
+
+
+class UpholdIn(_Body):
+    note: str = Field(..., min_length=1, max_length=10_000)
+    unit: str | None = Field(None, description="where the case goes; default the proposed unit")
+    rule: dict[str, Any] | None = Field(
+        None, description="a catalogue rule to add (or replace by id) so it does not recur"
+    )
+
+
+class DecisionNoteIn(_Body):
+    note: str = Field(..., min_length=1, max_length=10_000)
+
+
+class WhistleIn(_Body):
+    units: list[str] = Field(..., min_length=1, max_length=20, description="units to summon")
+    reason: str = Field(..., min_length=1, max_length=10_000)
+    limit: str | None = Field(None, description="time to report, e.g. 2h or 1wd (default 24h)")
+
+
+class ReportIn(_Body):
+    text: str = Field(..., min_length=1, max_length=10_000, description="what the unit will do")
+    unit: str | None = Field(None, description="the reporting unit (staff acting for it)")
+
+
 # path segment → (action, body schema)
 ACTION_ROUTES: dict[str, tuple[str, type[BaseModel] | None]] = {
     "dispatch": ("dispatch", DispatchIn),
@@ -261,4 +304,10 @@ ACTION_ROUTES: dict[str, tuple[str, type[BaseModel] | None]] = {
     "confirm-invalid": ("confirm_invalid", NoteIn),
     "reject-invalid": ("reject_invalid", ReasonIn),
     "notes": ("note", TextIn),
+    "redispatch": ("redispatch", RedispatchIn),
+    "contest": ("contest", ContestIn),
+    "uphold-dispute": ("uphold_dispute", UpholdIn),
+    "reject-dispute": ("reject_dispute", DecisionNoteIn),
+    "whistle": ("whistle", WhistleIn),
+    "report": ("report", ReportIn),
 }

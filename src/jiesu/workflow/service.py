@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from jiesu.city.models import URGENCY_CLASSES, Category
 from jiesu.city.service import CityContext, find_category, find_unit
+from jiesu.dispatch import actions as dispatch_actions
 from jiesu.dispatch.service import (
     check_return_window,
     decide_for,
@@ -79,7 +80,7 @@ def _dispatch(s: Step) -> dict[str, Any]:
         raise BadInput("urgency", f"must be one of {', '.join(URGENCY_CLASSES)}")
     # What the catalogue (or the learned router) says, for the category and urgency as they
     # will be after this action; the person may follow it or overrule it.
-    decision = decide_for(s.session, req, s.ctx, category=category.code, urgency=urgency)
+    decision = decide_for(s.session, req, s.ctx.tz, category=category.code, urgency=urgency)
     unit_code = s.text("unit", required=False)
     if unit_code is None:
         if decision.unit is None:
@@ -366,6 +367,12 @@ HANDLERS: dict[str, Callable[[Step], dict[str, Any]]] = {
     "confirm_invalid": _confirm_invalid,
     "reject_invalid": _reject_invalid,
     "note": _note,
+    "redispatch": dispatch_actions.redispatch,
+    "contest": dispatch_actions.contest,
+    "uphold_dispute": dispatch_actions.uphold_dispute,
+    "reject_dispute": dispatch_actions.reject_dispute,
+    "whistle": dispatch_actions.whistle,
+    "report": dispatch_actions.report,
 }
 assert set(HANDLERS) == set(TRANSITIONS), "every transition needs exactly one handler"
 
@@ -458,6 +465,8 @@ class TickResult:
     callbacks_created: int = 0
     closed: int = 0
     reopened: int = 0
+    # Summoned units (吹哨报到) that did not report in time.
+    summons_overdue: int = 0
 
 
 def mark_overdue(session: Session, *, now: datetime) -> TickResult:

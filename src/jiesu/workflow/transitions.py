@@ -87,6 +87,51 @@ TRANSITIONS: dict[str, Transition] = {
             summary="转派: send the case to another unit",
         ),
         _t(
+            "redispatch",
+            ("dispatched", "accepted"),
+            "dispatched",
+            UNIT_DESK,
+            lead_unit_only=True,
+            summary="二级派单: a district government sends the case to a unit inside its area",
+        ),
+        _t(
+            "contest",
+            ("dispatched", "accepted"),
+            SAME,
+            UNIT_DESK,
+            lead_unit_only=True,
+            summary="派单争议: the lead unit contests the dispatch; a supervisor decides",
+        ),
+        _t(
+            "uphold_dispute",
+            ("dispatched", "accepted"),
+            "dispatched",
+            REVIEWERS,
+            summary="the dispute is right: the case moves (and the catalogue may change)",
+        ),
+        _t(
+            "reject_dispute",
+            ("dispatched", "accepted"),
+            SAME,
+            REVIEWERS,
+            summary="the dispute is wrong: the case stays with the unit",
+        ),
+        _t(
+            "whistle",
+            ("dispatched", "accepted"),
+            SAME,
+            UNIT_DESK,
+            lead_unit_only=True,
+            summary="吹哨: the street office summons departments into the case",
+        ),
+        _t(
+            "report",
+            ("dispatched", "accepted", "replied"),
+            SAME,
+            UNIT_DESK,
+            summary="报到: a summoned department reports and says what it will do",
+        ),
+        _t(
             "reply",
             ("accepted",),
             "replied",
@@ -157,7 +202,7 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 # Actions that (re)start the clock of the lead unit.
-STARTS_DEADLINES = frozenset({"dispatch", "transfer", "reopen"})
+STARTS_DEADLINES = frozenset({"dispatch", "transfer", "reopen", "uphold_dispute"})
 
 
 def allowed_actions(status: str, role: str) -> list[str]:

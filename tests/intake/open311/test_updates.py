@@ -116,7 +116,7 @@ def test_closing_unsolved_reads_closed_and_the_rest_of_the_mapping(o311: O311) -
 
 
 def test_every_workflow_action_is_either_public_or_deliberately_internal() -> None:
-    internal = {"note", "mark_invalid", "categorize"}
+    internal = {"note", "mark_invalid", "categorize", "contest", "reject_dispute", "report"}
     assert set(PUBLIC_KINDS) == (set(TRANSITIONS) - internal) | {"received"}
     for kind in PUBLIC_KINDS:
         assert public_step(kind, {}, solved=None) is not None

@@ -63,8 +63,10 @@ def public_step(kind: str, payload: Mapping[str, Any], *, solved: bool | None) -
         return PublicStep("OPEN", "诉求已受理")
     if kind == "dispatch":
         return PublicStep("OPEN", f"已派发至{_unit(payload)}")
-    if kind == "transfer":
+    if kind in ("transfer", "redispatch", "uphold_dispute"):
         return PublicStep("OPEN", f"已转派至{_unit(payload)}")
+    if kind == "whistle":
+        return PublicStep("INVESTIGATING", "已协调相关部门共同办理")
     if kind == "accept":
         return PublicStep("INVESTIGATING", "承办单位已签收，正在办理")
     if kind == "return":
@@ -85,13 +87,16 @@ def public_step(kind: str, payload: Mapping[str, Any], *, solved: bool | None) -
         return PublicStep("NO_FURTHER_ACTION", "经审核为无效诉求，不再办理")
     if kind == "reject_invalid":
         return PublicStep("OPEN", "重新受理")
-    return None  # note, overdue, mark_invalid: internal
+    return None  # note, overdue, mark_invalid, contest, reject_dispute, report: internal
 
 
 PUBLIC_KINDS = (
     "received",
     "dispatch",
     "transfer",
+    "redispatch",
+    "uphold_dispute",
+    "whistle",
     "accept",
     "return",
     "reply",

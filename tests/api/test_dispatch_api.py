@@ -1,0 +1,95 @@
+"""Dispatch over HTTP: the catalogue (admins change it, bad rules named), dispatch following
+the catalogue, what a request shows about how its unit was chosen, preview and stats."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiclient import Api
+
+URBAN = {"id": "urban", "name": "城乡建设 → 街道", "match": {"categories": ["01"]}}
+WATER = {"id": "water", "match": {"categories": ["010102"]}, "lead": "PS-WATER"}
+CATALOGUE: dict[str, Any] = {
+    "settings": {"auto_dispatch": False},
+    "rules": [
+        URBAN | {"lead": {"role": "street_office"}},
+        WATER | {"assisting": [{"role": "street_office"}]},
+    ],
+    "note": "first catalogue",
+}
+
+
+def put(api: Api, body: dict[str, Any], who: str = "admin") -> Any:
+    return api.client.put("/api/v1/dispatch/catalogue", headers=api.as_(who), json=body)
+
+
+def test_only_admins_change_the_catalogue_and_bad_rules_are_named(api: Api) -> None:
+    assert put(api, CATALOGUE, who="sup").status_code == 403
+    bad = {"rules": [{"id": "x", "lead": "NO-SUCH-UNIT", "match": {"categories": ["77"]}}]}
+    r = put(api, bad)
+    assert r.status_code == 422
+    text = r.text
+    assert "NO-SUCH-UNIT" in text and "'77'" in text
+    assert api.get("/api/v1/dispatch/catalogue").status_code == 404
+    r = put(api, CATALOGUE)
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == 1 and r.json()["note"] == "first catalogue"
+    got = api.get("/api/v1/dispatch/catalogue", who="h1").json()
+    assert [x["id"] for x in got["rules"]] == ["urban", "water"]
+    assert api.get("/api/v1/dispatch/catalogue", who="citizen").status_code == 403
+    second = put(api, CATALOGUE | {"settings": {"auto_dispatch": True}}).json()
+    assert second["version"] == 2
+    back = api.post("/api/v1/dispatch/catalogue/versions/1/activate", who="admin")
+    assert back.status_code == 200 and back.json()["active"]
+    versions = api.get("/api/v1/dispatch/catalogue/versions").json()
+    assert [(v["version"], v["active"]) for v in versions] == [(1, True), (2, False)]
+    assert (
+        api.post("/api/v1/dispatch/catalogue/versions/9/activate", who="admin").status_code == 404
+    )
+
+
+def test_dispatch_follows_the_catalogue_and_the_request_shows_why(api: Api) -> None:
+    assert put(api, CATALOGUE).status_code == 200
+    body = api.post(
+        "/api/v1/requests",
+        json={"text": "小区停水两天了", "category": "010102", "area": "110101008"},
+    ).json()
+    ticket = body["ticket"]
+    assert body["status"] == "received" and body["dispatch"] is None
+    waiting = api.get(f"/api/v1/requests/{ticket}/dispatch", who="disp").json()
+    assert waiting["decision"]["unit"] == "PS-WATER" and waiting["history"] == []
+    assert waiting["decision"]["suggestions"][0]["unit"] == "PS-WATER"
+    r = api.post(f"/api/v1/requests/{ticket}/dispatch", who="disp", json={})
+    assert r.status_code == 200, r.text
+    shown = api.get(f"/api/v1/requests/{ticket}").json()
+    assert shown["lead_unit"]["code"] == "PS-WATER"
+    assert [u["code"] for u in shown["assisting_units"]] == ["ST-110101008"]
+    info = shown["dispatch"]
+    assert (info["source"], info["rule"], info["confidence"], info["catalogue_version"]) == (
+        "rule", "water", 1.0, 1,
+    )  # fmt: skip
+    assert info["reasons"] and info["suggested_unit"] is None
+    # The unit returns it; the next decision leaves the unit out.
+    r = api.post(f"/api/v1/requests/{ticket}/return", who="admin", json={"reason": "不是供水问题"})
+    assert r.status_code == 200, r.text
+    after = api.get(f"/api/v1/requests/{ticket}/dispatch", who="disp").json()
+    assert after["decision"]["unit"] == "ST-110101008"
+    assert [(h["unit"], h["outcome"]) for h in after["history"]] == [("PS-WATER", "returned")]
+    stats = api.get("/api/v1/dispatch/stats").json()
+    water = next(x for x in stats["by_rule"] if x["rule"] == "water")
+    assert (water["dispatched"], water["returned"], water["return_rate"]) == (1, 1, 1.0)
+
+
+def test_preview_says_what_would_happen(api: Api) -> None:
+    assert put(api, CATALOGUE).status_code == 200
+    r = api.post(
+        "/api/v1/dispatch/preview",
+        who="disp",
+        json={"text": "路灯不亮", "category": "010101", "area": "交道口街道"},
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["unit"], r.json()["rule"]) == ("ST-110101008", "urban")
+    r = api.post("/api/v1/dispatch/preview", who="disp", json={"text": "x", "area": "火星"})
+    assert r.status_code == 422 and "area" in r.text
+    r = api.post("/api/v1/dispatch/preview", who="disp", json={"text": "x", "channel": "fax"})
+    assert r.status_code == 422 and "channel" in r.text
