@@ -25,7 +25,7 @@ def dispatch_at_intake(
     catalogue = active_catalogue(session)
     if not catalogue.settings.get("auto_dispatch") or request.category is None:
         return False
-    decision = decide_for(session, request, ctx, catalogue=catalogue)
+    decision = decide_for(session, request, ctx.tz, catalogue=catalogue)
     if decision.unit is None:
         return False
     apply_action(session, request, "dispatch", actor=ENGINE, now=now, ctx=ctx, params={})
