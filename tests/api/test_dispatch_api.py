@@ -93,3 +93,21 @@ def test_preview_says_what_would_happen(api: Api) -> None:
     assert r.status_code == 422 and "area" in r.text
     r = api.post("/api/v1/dispatch/preview", who="disp", json={"text": "x", "channel": "fax"})
     assert r.status_code == 422 and "channel" in r.text
+
+
+def test_the_dispatchers_queue_lists_waiting_requests_with_suggestions(api: Api) -> None:
+    assert put(api, CATALOGUE).status_code == 200
+    calm = api.post("/api/v1/requests", json={"text": "路灯坏了", "category": "010101"}).json()
+    gas = api.post(
+        "/api/v1/requests",
+        json={"text": "东华门街道楼道里燃气味很浓，家里有老人", "category": "010102"},
+    ).json()
+    assert api.get("/api/v1/dispatch/queue", who="h1").status_code == 403
+    rows = api.get("/api/v1/dispatch/queue", who="disp").json()
+    # The more urgent first; each with what the catalogue decides.
+    assert [r["ticket"] for r in rows] == [gas["ticket"], calm["ticket"]]
+    assert rows[0]["decision"]["unit"] == "PS-WATER"
+    assert rows[1]["decision"]["suggestions"]
+    api.post(f"/api/v1/requests/{gas['ticket']}/dispatch", who="disp", json={})
+    rows = api.get("/api/v1/dispatch/queue", who="disp").json()
+    assert [r["ticket"] for r in rows] == [calm["ticket"]]

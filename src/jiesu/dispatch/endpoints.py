@@ -26,6 +26,7 @@ from jiesu.dispatch.service import (
     active_catalogue,
     assignment_history,
     decide_for,
+    dispatch_queue,
     get_version,
     versions,
 )
@@ -130,6 +131,40 @@ async def request_dispatch(ticket: str, db: DB, actor: CurrentActor) -> dict[str
                 for a in assignment_history(s, req)
             ],
         }
+
+    return await db.run_sync(work)
+
+
+@router.get("/dispatch/queue", responses=ERRORS)
+async def queue(
+    db: DB,
+    actor: CurrentActor,
+    limit: int = Query(50, ge=1, le=200),
+    offset: int = Query(0, ge=0, le=1_000_000),
+) -> list[dict[str, Any]]:
+    """The dispatcher's queue: requests received or returned and not yet dispatched, the most
+    urgent first, each with the catalogue's decision and suggestions (units that returned it
+    left out)."""
+    require_role(actor, *sorted(DISPATCH_DESK))
+
+    def work(s: Session) -> list[dict[str, Any]]:
+        tz = city_context(s).tz
+        return [
+            {
+                "ticket": r.ticket,
+                "status": r.status,
+                "title": r.title,
+                "category": r.category.code if r.category else None,
+                "category_confirmed": r.category_confirmed,
+                "area": r.area.code if r.area else None,
+                "urgency": r.urgency,
+                "urgency_score": r.urgency_score,
+                "received_at": r.received_at,
+                "return_count": r.return_count,
+                "decision": DecisionOut.of(d).model_dump(),
+            }
+            for r, d in dispatch_queue(s, tz, limit=limit, offset=offset)
+        ]
 
     return await db.run_sync(work)
 

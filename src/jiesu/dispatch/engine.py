@@ -229,10 +229,12 @@ def directory_candidates(d: Directory, case: Case, limit: int = 3) -> list[Sugge
     """Units whose jurisdiction covers the place and whose list names the category: the one
     naming the deepest category first, then the nearest jurisdiction."""
     p = _paths(d, case)
-    if not p.category or not p.area:
+    # An unknown place still has the city: units covering the whole city can be suggested.
+    area_path = p.area or tuple(c for c, level in d.area_levels.items() if level == "city")[:1]
+    if not p.category or not area_path:
         return []
     ranked: dict[str, tuple[int, int]] = {}
-    for distance, area in enumerate(reversed(p.area)):
+    for distance, area in enumerate(reversed(area_path)):
         for code in d.covering.get(area, ()):
             info = d.units[code]
             if code in case.exclude or code in ranked or not info.handles(p.category):

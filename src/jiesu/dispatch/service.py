@@ -272,3 +272,25 @@ def mark_accepted(session: Session, request: ServiceRequest, now: datetime) -> N
     current = current_assignment(session, request)
     if current is not None and current.accepted_at is None:
         current.accepted_at = now
+
+
+WAITING = ("received", "returned")
+
+
+def dispatch_queue(
+    session: Session, tz: ZoneInfo, *, limit: int = 50, offset: int = 0
+) -> list[tuple[ServiceRequest, Decision]]:
+    """Requests waiting for a dispatcher, the most urgent and then the oldest first, each with
+    what the catalogue (or router) decides now and its suggestions."""
+    rows = session.scalars(
+        select(ServiceRequest)
+        .where(ServiceRequest.status.in_(WAITING))
+        .order_by(
+            ServiceRequest.urgency_score.desc().nulls_last(),
+            ServiceRequest.received_at,
+            ServiceRequest.id,
+        )
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [(r, decide_for(session, r, tz)) for r in rows]
