@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from jiesu.city.pack import UnitRow
 from jiesu.city.service import apply_pack
-from jiesu.dispatch.catalogue import CatalogueError, read_catalogue
+from jiesu.dispatch.catalogue import CatalogueError, push_down_warnings, read_catalogue
 from jiesu.dispatch.directory import Directory, build_directory
 from jiesu.dispatch.engine import Case, decide, matching_rules
 from jiesu.kit.clock import FixedClock
@@ -253,3 +253,31 @@ def test_units_are_found_by_former_name(session: Session, clock: FixedClock) -> 
     d = directory_of(session, clock.now(), extra)
     cat = read_catalogue({"rules": [{"id": "a", "lead": "市市政管委"}]}, d)
     assert cat.rules[0].lead.unit == "CB-NEW"
+
+
+def test_sending_a_departments_category_to_street_offices_is_warned(
+    session: Session, clock: FixedClock
+) -> None:
+    d = directory_of(session, clock.now())
+    # PS-WATER takes 010102: a street-office rule for all of 01 pushes it down…
+    broad = {"id": "urban", "match": {"categories": ["01"]}, "lead": {"role": "street_office"}}
+    [warning] = push_down_warnings(read_catalogue({"rules": [broad]}, d), d)
+    assert "'urban'" in warning and "停水" in warning and "北京市自来水集团" in warning
+    # …unless a more specific rule gives it to the company.
+    water = {"id": "water", "match": {"categories": ["010102"]}, "lead": "PS-WATER"}
+    assert not any(
+        "停水" in w for w in push_down_warnings(read_catalogue({"rules": [broad, water]}, d), d)
+    )
+
+
+def test_a_role_picks_the_unit_naming_the_deepest_category(
+    session: Session, clock: FixedClock
+) -> None:
+    extra = [UnitRow("CB-NOISE", "市噪声办", "city_bureau", ["110000"], ["010101"], "", None)]
+    d = directory_of(session, clock.now(), extra)
+    cat = read_catalogue(
+        {"rules": [{"id": "b", "lead": {"role": "city_bureau", "handles": "request"}}]}, d
+    )
+    # CB-CGW takes all of 01, CB-NOISE names 010101 itself: the specialist wins.
+    assert decide(cat, d, case(category="010101")).unit == "CB-NOISE"
+    assert decide(cat, d, case(category="010104")).unit == "CB-CGW"

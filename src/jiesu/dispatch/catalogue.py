@@ -393,3 +393,49 @@ def _can_tie(a: Rule, b: Rule) -> bool:
         return False
     # Keywords are "any of": two keyword lists can both hit one text, so they may tie.
     return not (a.hours and b.hours and not (a.minutes & b.minutes))
+
+
+# ---------------------------------------------------------------- warnings (not errors)
+PUSH_DOWN_KINDS = ("street_office",)
+
+
+def push_down_warnings(catalogue: Catalogue, d: Directory) -> list[str]:
+    """Rules that send a department's work to street offices (不得把部门职责推给街道): a
+    category on a bureau's or company's own list that, by this rule, ends at a street office
+    because no more specific rule takes it. A warning, not an error: a city may decide so."""
+    owners: dict[str, list[str]] = {}
+    for u in d.units.values():
+        if u.kind in (*PUSH_DOWN_KINDS, "district_government") or u.all_categories:
+            continue
+        for c in u.categories:
+            owners.setdefault(c, []).append(u.name)
+    out = []
+    for rule in catalogue.rules:
+        lead = rule.lead
+        to_street = lead.role in PUSH_DOWN_KINDS or (
+            lead.unit is not None and d.units[lead.unit].kind in PUSH_DOWN_KINDS
+        )
+        if not to_street or rule.mode == "two_level":
+            continue
+        for code, depth in rule.categories.items():
+            pushed = [
+                f"{d.category_names.get(c, c)} ({'、'.join(names[:2])})"
+                for c, names in sorted(owners.items())
+                if code in d.category_paths.get(c, ())
+                and not _overridden(catalogue, rule, d.category_paths.get(c, ()), depth)
+            ]
+            if pushed:
+                more = f" and {len(pushed) - 5} more" if len(pushed) > 5 else ""
+                out.append(
+                    f"rule {rule.id!r} sends to a street office what departments take: "
+                    f"{', '.join(pushed[:5])}{more}"
+                )
+    return out
+
+
+def _overridden(catalogue: Catalogue, rule: Rule, path: tuple[str, ...], depth: int) -> bool:
+    """Whether another rule names a deeper category on this path (and so takes it first)."""
+    return any(
+        other is not rule and any(c in path and dep > depth for c, dep in other.categories.items())
+        for other in catalogue.rules
+    )

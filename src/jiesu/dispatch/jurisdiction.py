@@ -43,9 +43,19 @@ def nearest(
 
     for area in reversed(area_path):
         here = tuple(c for c in d.covering.get(area, ()) if fits(d.units[c]))
+        if here and handles:
+            # The unit whose own list names the deepest category takes it: the medical
+            # insurance bureau for 医疗救助 rather than civil affairs for 社会救助 at large.
+            depth = {c: _depth(d.units[c], handles) for c in here}
+            best = max(depth.values())
+            here = tuple(c for c in here if depth[c] == best)
         if here:
             return Found(here, area)
     return None
+
+
+def _depth(unit: UnitInfo, category_path: tuple[str, ...]) -> int:
+    return max((i + 1 for i, c in enumerate(category_path) if c in unit.categories), default=0)
 
 
 def district_of(d: Directory, area_path: tuple[str, ...]) -> str | None:

@@ -100,6 +100,10 @@ class CatalogueOut(BaseModel):
     note: str
     settings: dict[str, Any]
     rules: list[dict[str, Any]]
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="when saving: rules that send departments' work to street offices",
+    )
 
 
 class PreviewIn(BaseModel):
