@@ -13,7 +13,7 @@ app = typer.Typer(help="The work-order loop.", no_args_is_help=True)
 
 @app.command("tick")
 def tick() -> None:
-    """Mark overdue requests and summons, create due call-backs, settle answered ones, write digests."""
+    """Mark overdue requests and summons, create due call-backs, settle answers, write digests."""
     with unit_of_work() as session:
         result = run_tick(session, now=utcnow())
     console.print(
