@@ -10,6 +10,7 @@ from jiesu.clikit import console, settings
 from jiesu.config import Settings
 from jiesu.db.cli import app as db_app
 from jiesu.demo.cli import demo
+from jiesu.dispatch.bench import bench_dispatch
 from jiesu.dispatch.cli import app as dispatch_app
 from jiesu.intake.bench import app as bench_app
 from jiesu.intake.importer.cli import import_cmd
@@ -45,6 +46,7 @@ app.add_typer(rates_app, name="rates")
 app.add_typer(callbacks_app, name="callbacks")
 app.add_typer(bench_app, name="bench")
 bench_app.command("nlp")(bench_nlp)
+bench_app.command("dispatch")(bench_dispatch)
 
 
 def run_server(s: Settings, host: str, port: int) -> None:
