@@ -121,3 +121,17 @@ def test_dry_run_reports_moves_and_rules_that_never_fire(
     code, out = invoke("dispatch", "stats", "--json")
     stats = json.loads(out)
     assert stats["dispatched"] == 4 and stats["by_source"][0]["source"] == "manual"
+
+
+def test_bench_dispatch_reports_json(env: Path, session: Session, clock: FixedClock) -> None:
+    make_world(session, clock.now())
+    session.commit()
+    code, out = invoke("bench", "dispatch", "--cases", "200", "--json")
+    assert code == 1 and "no dispatch catalogue is active" in out
+    invoke("dispatch", "rules", "import", str(write(env / "d.yaml", RULES)))
+    code, out = invoke("bench", "dispatch", "--cases", "200", "--json")
+    assert code == 0, out
+    result = json.loads(out)
+    assert result["cases"] == 200 and result["rules"] == 3
+    assert result["decisions_per_second"] > 0 and 0 < result["decided_share"] <= 1
+    assert result["p50_ms"] <= result["p99_ms"]
