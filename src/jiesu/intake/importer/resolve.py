@@ -114,9 +114,15 @@ class Resolver:
             if found is None:
                 raise LookupError(f"unit_map sends {value!r} to {code}, which does not exist")
             return found
-        return self.session.scalars(
+        found = self.session.scalars(
             stmt.where(or_(HandlingUnit.code == value, HandlingUnit.name == value)).limit(1)
         ).first()
+        if found is None:
+            # A former name (units are renamed and merged): history lands on today's unit.
+            found = next(
+                (u for u in self.session.scalars(stmt) if value in (u.aliases or [])), None
+            )
+        return found
 
     def _create_unit(self, value: str) -> HandlingUnit:
         code = f"IMP-{_h(value)}"
