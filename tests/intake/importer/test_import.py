@@ -217,3 +217,18 @@ def test_gov_messages_layout(
         select(ServiceRequest).where(ServiceRequest.source_key == "import:gov-messages:8")
     )
     assert eight.status == "received"
+
+
+def test_a_former_unit_name_lands_on_todays_unit(
+    sessions: sessionmaker[Session], session: Session, tmp_path: Path, clock: FixedClock
+) -> None:
+    water = session.scalar(select(HandlingUnit).where(HandlingUnit.code == "PS-WATER"))
+    assert water is not None
+    water.aliases = ["Public Works"]
+    session.commit()
+    report = run(sessions, write_csv(tmp_path / "h.csv", ROWS[:2]), tmp_path, clock)
+    assert report.loaded == 2 and report.summary["created_units"] == []
+    a2 = session.scalar(
+        select(ServiceRequest).where(ServiceRequest.source_key == "import:city-x:A2")
+    )
+    assert a2 is not None and a2.lead_unit.code == "PS-WATER"
