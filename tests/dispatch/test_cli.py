@@ -135,3 +135,13 @@ def test_bench_dispatch_reports_json(env: Path, session: Session, clock: FixedCl
     assert result["cases"] == 200 and result["rules"] == 3
     assert result["decisions_per_second"] > 0 and 0 < result["decided_share"] <= 1
     assert result["p50_ms"] <= result["p99_ms"]
+
+
+def test_router_commands_are_mounted(env: Path) -> None:
+    for command in ("train", "eval", "cv"):
+        code, out = invoke("dispatch", command, "--help")
+        assert code == 0 and "--label-col" in out
+    code, out = invoke(
+        "dispatch", "eval", "--data", str(env / "none.csv"), "--text-col", "t", "--label-col", "u"
+    )
+    assert code == 1 and "does not exist" in out

@@ -14,10 +14,20 @@ import yaml
 from rich.table import Table
 
 from jiesu.city.service import city_context
-from jiesu.clikit import console, err_console, fail, unit_of_work
-from jiesu.dispatch.catalogue import read_catalogue
+from jiesu.clikit import console, err_console, fail, settings, unit_of_work
+from jiesu.dispatch.catalogue import push_down_warnings, read_catalogue
+from jiesu.dispatch.cli_router import cv as router_cv
+from jiesu.dispatch.cli_router import evaluate as router_eval
+from jiesu.dispatch.cli_router import train as router_train
 from jiesu.dispatch.directory import directory
 from jiesu.dispatch.engine import Case, decide
+from jiesu.dispatch.learning import (
+    activate_router,
+    deactivate_router,
+    retrain,
+    router_for,
+    router_versions,
+)
 from jiesu.dispatch.replay import replay
 from jiesu.dispatch.service import (
     activate_version,
@@ -30,11 +40,17 @@ from jiesu.dispatch.stats import dispatch_stats
 from jiesu.kit.clock import utcnow
 
 app = typer.Typer(
-    help="Dispatch (派单): the catalogue of rules, its dry run, previews and return rates.",
+    help="Dispatch (派单): the catalogue, its dry run, previews, return rates, the learned router.",
     no_args_is_help=True,
 )
 rules_app = typer.Typer(help="The dispatch catalogue (派单目录): versions in the database.")
 app.add_typer(rules_app, name="rules")
+router_cmds = typer.Typer(help="The learned router: retrain from answered requests, versions.")
+app.add_typer(router_cmds, name="router")
+# Train and measure a router on any labelled file (docs/dispatch.md, "The learned router").
+app.command("train")(router_train)
+app.command("eval")(router_eval)
+app.command("cv")(router_cv)
 
 AS_JSON = typer.Option(False, "--json", help="print JSON")
 SINCE = typer.Option(None, "--since", help="only requests of the last N days, e.g. 30d")
@@ -71,14 +87,18 @@ def import_rules(
     """Check a catalogue file against the city and store it as the new active version."""
     raw = _read_yaml(path, "PATH")
     with unit_of_work() as session:
+        d = directory(session)
+        cat = read_catalogue(raw, d)
+        warnings = push_down_warnings(cat, d)
         if check:
-            cat = read_catalogue(raw, directory(session))
             console.print(f"{path.name}: {len(cat.rules)} rules, no problems")
-            return
-        row = save_catalogue(
-            session, raw, by="cli", source=str(path.resolve()), note=note, now=utcnow()
-        )
-        console.print(f"catalogue version {row.version} is active: {len(row.rules)} rules")
+        else:
+            row = save_catalogue(
+                session, raw, by="cli", source=str(path.resolve()), note=note, now=utcnow()
+            )
+            console.print(f"catalogue version {row.version} is active: {len(row.rules)} rules")
+    for w in warnings:
+        err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
 
 
 @rules_app.command("export")
@@ -153,6 +173,7 @@ def test_rules(
     with unit_of_work() as session:
         cat = read_catalogue(raw, directory(session))
         start = utcnow() - days if days else None
+        warnings = push_down_warnings(cat, directory(session))
         result = replay(
             session,
             cat,
@@ -161,9 +182,12 @@ def test_rules(
             since=start,
             progress=lambda n: err_console.print(f"replayed {n} requests", highlight=False),
         )
+    result["warnings"] = warnings
     if as_json:
         _print(result)
         return
+    for w in warnings:
+        err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
     console.print(
         f"{result['n']} requests: {result['decided']} decided ({result['fallback']} by the "
         f"district fallback), {result['undecided']} left to a dispatcher; "
@@ -195,7 +219,8 @@ def preview(
                 fail(f"{name}: unknown code {value!r}")
         now = utcnow().astimezone(city_context(session).tz)
         case = Case(text, category, area, urgency, channel, now.hour * 60 + now.minute)
-        _print(decide(active_catalogue(session), d, case).as_payload())
+        decision = decide(active_catalogue(session), d, case, router=router_for(session, d))
+        _print(decision.as_payload())
 
 
 @app.command("stats")
@@ -218,3 +243,72 @@ def stats(since: str | None = SINCE, as_json: bool = AS_JSON) -> None:
             str(r["disputed"]),
         )
     console.print(table)
+
+
+@router_cmds.command("retrain")
+def retrain_router(
+    activate_when: str = typer.Option(
+        "if-better", "--activate", help="if-better (default) | always | never"
+    ),
+    real_only: bool = typer.Option(False, "--real-only", help="leave synthetic requests out"),
+    as_json: bool = AS_JSON,
+) -> None:
+    """Learn which unit answers what from requests units replied to (text, category, place)."""
+    s = settings()
+    with unit_of_work(s) as session:
+        result = retrain(
+            session,
+            data_dir=s.data_dir,
+            now=utcnow(),
+            activate=activate_when,
+            actor="cli",
+            include_synthetic=not real_only,
+            progress=lambda m: err_console.print(m, highlight=False),
+        )
+    if as_json:
+        _print(result)
+        return
+    h = result["holdout"]
+    console.print(
+        f"router {result['version']}: top-1 {h['top1_accuracy']:.3f}, top-3 "
+        f"{h['top3_accuracy']:.3f}, macro-F1 {h['macro_f1']:.3f} on the newest {h['n']} "
+        f"requests; {'active' if result['activated'] else 'not activated'}"
+    )
+
+
+@router_cmds.command("list")
+def list_routers(as_json: bool = AS_JSON) -> None:
+    """Router versions, the active one marked."""
+    with unit_of_work() as session:
+        rows: list[dict[str, Any]] = [
+            {
+                "version": r.version,
+                "active": r.active,
+                "n": r.n,
+                "metrics": r.metrics,
+                "trained_at": r.trained_at.isoformat(),
+            }
+            for r in router_versions(session)
+        ]
+    if as_json:
+        _print(rows)
+        return
+    for r in rows:
+        top1 = ((r["metrics"] or {}).get("holdout") or {}).get("top1_accuracy")
+        console.print(f"{'*' if r['active'] else ' '} {r['version']}  n={r['n']}  top-1={top1}")
+
+
+@router_cmds.command("activate")
+def activate_router_cmd(version: str = typer.Argument(...)) -> None:
+    """Use this router version for dispatch."""
+    with unit_of_work() as session:
+        activate_router(session, version, now=utcnow())
+    console.print(f"router {version} is active")
+
+
+@router_cmds.command("deactivate")
+def deactivate_router_cmd() -> None:
+    """Dispatch without a learned router (catalogue and dispatchers only)."""
+    with unit_of_work() as session:
+        n = deactivate_router(session)
+    console.print(f"{n} router version(s) deactivated")

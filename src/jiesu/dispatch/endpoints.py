@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from jiesu.city.service import city_context, find_area, find_category
 from jiesu.deps import DB, ClockDep, CurrentActor, require_role, write
+from jiesu.dispatch.catalogue import push_down_warnings
 from jiesu.dispatch.directory import directory
 from jiesu.dispatch.engine import Case, decide
+from jiesu.dispatch.learning import router_for
 from jiesu.dispatch.models import DispatchCatalogue
 from jiesu.dispatch.schemas import (
     CatalogueIn,
@@ -49,8 +51,9 @@ READERS = tuple(sorted(STAFF | {"analyst"}))
 Version = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
-def _out(row: DispatchCatalogue) -> CatalogueOut:
+def _out(row: DispatchCatalogue, warnings: list[str] | None = None) -> CatalogueOut:
     return CatalogueOut(
+        warnings=warnings or [],
         version=row.version,
         active=row.active,
         created_at=row.created_at,
@@ -93,9 +96,12 @@ async def put_catalogue(
     require_role(actor, "admin")
     now = clock.now()
     raw = {"settings": body.settings, "rules": body.rules}
-    return await write(
-        db, lambda s: _out(save(s, raw, by=actor.name, source="api", note=body.note, now=now))
-    )
+
+    def work(s: Session) -> CatalogueOut:
+        row = save(s, raw, by=actor.name, source="api", note=body.note, now=now)
+        return _out(row, push_down_warnings(active_catalogue(s), directory(s)))
+
+    return await write(db, work)
 
 
 @router.post(
@@ -185,7 +191,8 @@ async def preview(body: PreviewIn, db: DB, actor: CurrentActor, clock: ClockDep)
         case = Case(
             body.text, category, area, body.urgency, body.channel, local.hour * 60 + local.minute
         )
-        return DecisionOut.of(decide(active_catalogue(s), directory(s), case))
+        d = directory(s)
+        return DecisionOut.of(decide(active_catalogue(s), d, case, router=router_for(s, d)))
 
     return await db.run_sync(work)
 

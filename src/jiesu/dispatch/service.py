@@ -18,6 +18,7 @@ from jiesu.city.service import CityContext
 from jiesu.dispatch.catalogue import EMPTY, Catalogue, CatalogueError, read_catalogue
 from jiesu.dispatch.directory import Directory, directory
 from jiesu.dispatch.engine import Case, Decision, decide
+from jiesu.dispatch.learning import router_for
 from jiesu.dispatch.models import Assignment, DispatchCatalogue
 from jiesu.errors import Conflict, NotFound
 from jiesu.kit.cache import PerDatabase
@@ -174,7 +175,7 @@ def decide_for(
     case = case_of(session, request, tz)
     if category is not None or urgency is not None:
         case = replace(case, category=category or case.category, urgency=urgency or case.urgency)
-    return decide(cat, d, case, load=open_load(session, d))
+    return decide(cat, d, case, router=router_for(session, d), load=open_load(session, d))
 
 
 def dispatch_record(decision: Decision, source: str) -> dict[str, Any]:
