@@ -217,3 +217,31 @@ def test_saving_the_same_catalogue_twice_keeps_one_version(
         now=clock.now(),
     )
     assert changed.version == 2 and changed.active and not first.active
+
+
+def test_a_sensors_own_routing_is_recorded_as_such(session: Session, clock: FixedClock) -> None:
+    from jiesu.people.service import Actor
+
+    world = make_world(session, clock.now())
+    save_catalogue(session, CATALOGUE | {"settings": {}}, by="admin", source="t", now=clock.now())
+    req = make_request(session, world, clock.now())
+    params = {"unit": "ST-110101008", "routed_by": "网格所属街道（乡镇）"}
+    with pytest.raises(BadInput, match="routed_by"):
+        apply_action(
+            session,
+            req,
+            "dispatch",
+            actor=world.actor("disp"),
+            now=clock.now(),
+            ctx=world.ctx,
+            params=params,
+        )
+    gateway = Actor(None, "sensor-gateway", "dispatcher")
+    apply_action(
+        session, req, "dispatch", actor=gateway, now=clock.now(), ctx=world.ctx, params=params
+    )
+    p = last_event(session, req.id, "dispatch").payload
+    assert (p["source"], p["reasons"]) == ("sensor", ["网格所属街道（乡镇）"])
+    assert p["suggested_unit"] == "ST-110101001"
+    [a] = assignments(session, req.id)
+    assert (a.source, a.reasons, a.confidence) == ("sensor", ["网格所属街道（乡镇）"], None)

@@ -14,8 +14,9 @@ from jiesu.db.base import Base
 from jiesu.workflow.models import ServiceRequest
 
 # How a lead unit was chosen: a catalogue rule, the learned router, the district-government
-# fallback (区政府兜底) or a person (dispatcher, supervisor, a district re-dispatching).
-SOURCES = ("rule", "model", "fallback", "manual")
+# fallback (区政府兜底), a person (dispatcher, supervisor, a district re-dispatching) or a
+# sensor's own routing.
+SOURCES = ("rule", "model", "fallback", "manual", "sensor")
 # How an assignment ended (NULL while the unit still holds the request).
 OUTCOMES = ("returned", "transferred", "redispatched", "reopened", "disputed", "withdrawn")
 DISPUTE_STATUSES = ("open", "upheld", "rejected")

@@ -48,7 +48,7 @@ class DispatchInfo(BaseModel):
     unit: str
     unit_name: str
     assisting_units: list[str]
-    source: str = Field(description="rule | model | fallback | manual")
+    source: str = Field(description="rule | model | fallback | manual | sensor")
     rule: str | None
     catalogue_version: int | None
     confidence: float | None

@@ -29,6 +29,8 @@ from jiesu.workflow.transitions import OPEN_STATUSES
 
 log = get_logger(__name__)
 CATALOGUE_TTL_SECONDS = 30.0
+# Sources that are not the engine's own decision: a person, or a sensor's fixed routing.
+PEOPLE = ("manual", "sensor")
 _active: PerDatabase[Catalogue] = PerDatabase(CATALOGUE_TTL_SECONDS)
 
 
@@ -178,10 +180,14 @@ def decide_for(
     return decide(cat, d, case, router=router_for(session, d), load=open_load(session, d))
 
 
-def dispatch_record(decision: Decision, source: str) -> dict[str, Any]:
+def dispatch_record(
+    decision: Decision, source: str, routed_by: str | None = None
+) -> dict[str, Any]:
     """What a dispatch event keeps about how the unit was chosen."""
     out: dict[str, Any] = {"source": source}
-    if source == "manual":
+    if routed_by:
+        out["reasons"] = [routed_by]
+    if source in ("manual", "sensor"):
         if decision.unit is not None:
             out["suggested_unit"] = decision.unit
         return out
@@ -250,6 +256,7 @@ def start_assignment(
     assisting: list[str] | None = None,
     decision: Decision | None = None,
     outcome_of_previous: str = "redispatched",
+    reasons: list[str] | None = None,
 ) -> Assignment:
     end_assignment(session, request, outcome_of_previous, now)
     row = Assignment(
@@ -260,10 +267,10 @@ def start_assignment(
         source=source,
         rule=decision.rule if decision and source in ("rule", "fallback") else None,
         catalogue_version=decision.catalogue_version if decision else None,
-        confidence=decision.confidence if decision and source != "manual" else None,
-        reasons=decision.reasons if decision and source != "manual" else [],
-        mode=decision.mode if decision and source != "manual" else "direct",
-        suggested_unit=decision.unit if decision and source == "manual" else None,
+        confidence=decision.confidence if decision and source not in PEOPLE else None,
+        reasons=reasons or (decision.reasons if decision and source not in PEOPLE else []),
+        mode=decision.mode if decision and source not in PEOPLE else "direct",
+        suggested_unit=decision.unit if decision and source in PEOPLE else None,
     )
     session.add(row)
     return row

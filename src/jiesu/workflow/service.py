@@ -112,6 +112,12 @@ def _dispatch(s: Step) -> dict[str, Any]:
     req.urgency = urgency
     req.lead_unit, req.assisting_units, req.dispatched_at = unit, assisting, s.now
     source = (decision.source or "manual") if follows else "manual"
+    routed_by = s.params.get("routed_by")
+    if routed_by is not None:
+        # A machine's own routing (a sensor's unit, its grid's street office) says how it chose.
+        if s.actor.user_id is not None or not isinstance(routed_by, str):
+            raise BadInput("routed_by", "only the system's own routing may say how it chose")
+        source = "sensor"
     overrides = (decision.response_limit, decision.handling_limit) if follows else (None, None)
     start_assignment(
         s.session,
@@ -121,13 +127,14 @@ def _dispatch(s: Step) -> dict[str, Any]:
         source=source,
         assisting=[u.code for u in assisting],
         decision=decision,
+        reasons=[routed_by] if routed_by else None,
     )
     payload.update(
         unit=unit.code,
         unit_name=unit.name,
         assisting_units=[u.code for u in assisting],
         urgency=req.urgency,
-        **dispatch_record(decision, source),
+        **dispatch_record(decision, source, routed_by),
         **start_clock(req, s.ctx, s.now, overrides=overrides),
     )
     if note:

@@ -226,7 +226,11 @@ def _open(
 
 
 def _dispatch_params(target: Route) -> dict[str, Any]:
-    return {"unit": target.unit.code, "note": f"传感器报警自动派单：{target.why}"}
+    return {
+        "unit": target.unit.code,
+        "note": f"传感器报警自动派单：{target.why}",
+        "routed_by": target.why,
+    }
 
 
 def _place(session: Session, area: Area) -> str:
