@@ -3,7 +3,10 @@ the catalogue, what a request shows about how its unit was chosen, preview and s
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+
+from jiesu.kit.clock import FixedClock
 
 from apiclient import Api
 
@@ -111,3 +114,16 @@ def test_the_dispatchers_queue_lists_waiting_requests_with_suggestions(api: Api)
     api.post(f"/api/v1/requests/{gas['ticket']}/dispatch", who="disp", json={})
     rows = api.get("/api/v1/dispatch/queue", who="disp").json()
     assert [r["ticket"] for r in rows] == [calm["ticket"]]
+
+
+def test_return_is_not_offered_after_the_window(api: Api, clock: FixedClock) -> None:
+    body = api.post("/api/v1/requests", json={"text": "路灯坏了", "category": "010101"}).json()
+    ticket = body["ticket"]
+    r = api.post(f"/api/v1/requests/{ticket}/dispatch", who="disp", json={"unit": "ST-110101001"})
+    assert r.status_code == 200, r.text
+    assert "return" in api.get(f"/api/v1/requests/{ticket}", who="h1").json()["allowed_actions"]
+    clock.advance(timedelta(hours=25))  # no catalogue: the default window is 24 hours
+    shown = api.get(f"/api/v1/requests/{ticket}", who="h1").json()["allowed_actions"]
+    assert "return" not in shown and "accept" in shown
+    r = api.post(f"/api/v1/requests/{ticket}/return", who="h1", json={"reason": "不归我们"})
+    assert r.status_code == 409 and "return window" in r.text

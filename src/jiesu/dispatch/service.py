@@ -204,16 +204,22 @@ def dispatch_record(
     return out
 
 
+def return_deadline(session: Session, request: ServiceRequest, ctx: CityContext) -> datetime | None:
+    """Until when the lead unit may still return the request (None: not dispatched)."""
+    if request.dispatched_at is None:
+        return None
+    window = TimeLimit.parse(str(active_catalogue(session).settings["return_window"]))
+    return due_at(request.dispatched_at, window, ctx.calendar, ctx.tz)
+
+
 def check_return_window(
     session: Session, request: ServiceRequest, ctx: CityContext, now: datetime
 ) -> None:
     """A unit may return a request only within the catalogue's window after the dispatch;
     later it must handle it, or contest the dispatch with a supervisor."""
-    if request.dispatched_at is None:
-        return
-    window = TimeLimit.parse(str(active_catalogue(session).settings["return_window"]))
-    deadline = due_at(request.dispatched_at, window, ctx.calendar, ctx.tz)
-    if now > deadline:
+    deadline = return_deadline(session, request, ctx)
+    if deadline is not None and now > deadline:
+        window = active_catalogue(session).settings["return_window"]
         raise Conflict(
             f"the return window ({window}) of request {request.ticket} ended at "
             f"{deadline.isoformat()}; handle it, or contest the dispatch with a supervisor"

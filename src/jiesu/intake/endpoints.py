@@ -37,7 +37,7 @@ async def create_request(
     def work(s: Session) -> tuple[RequestOut, bool]:
         ctx = city_context(s)
         req, created = submit_request(s, body, actor=actor, now=now, ctx=ctx)
-        return detail(s, req, ctx.tz, actor), created
+        return detail(s, req, ctx.tz, actor, now), created
 
     out, created = await write(db, work)
     if not created:

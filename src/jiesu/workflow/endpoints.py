@@ -50,14 +50,15 @@ def _can_view(actor: Actor, req: Any) -> None:
 
 
 @router.get("/requests/{ticket}", response_model=RequestOut, responses=ERRORS)
-async def get_request(ticket: str, db: DB, actor: CurrentActor) -> RequestOut:
+async def get_request(ticket: str, db: DB, actor: CurrentActor, clock: ClockDep) -> RequestOut:
     """One request with its full timeline and the actions you may take now."""
+    now = clock.now()
 
     def work(s: Session) -> RequestOut:
         ctx = city_context(s)
         req = get_by_ticket(s, ticket)
         _can_view(actor, req)
-        return detail(s, req, ctx.tz, actor)
+        return detail(s, req, ctx.tz, actor, now)
 
     return await db.run_sync(work)
 
@@ -143,7 +144,7 @@ def _action_route(action: str, schema: type[BaseModel] | None) -> Any:
             ctx = city_context(s)
             req = get_by_ticket(s, ticket)
             apply_action(s, req, action, actor=actor, now=now, ctx=ctx, params=params)
-            return detail(s, req, ctx.tz, actor)
+            return detail(s, req, ctx.tz, actor, now)
 
         return await write(db, work)
 

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jiesu.city.models import Category
+from jiesu.city.service import city_context
 from jiesu.dispatch.schemas import DispatchInfo
-from jiesu.dispatch.service import current_assignment
+from jiesu.dispatch.service import current_assignment, return_deadline
 from jiesu.nlp.understand import scored_text
 from jiesu.people.service import Actor
 from jiesu.privacy.masking import CONTACT_ROLES, mask_email, mask_name, mask_phone
@@ -87,7 +88,25 @@ def _dispatch_info(session: Session, req: ServiceRequest, tz: ZoneInfo) -> Dispa
     return DispatchInfo.of(current, tz) if current is not None else None
 
 
-def detail(session: Session, req: ServiceRequest, tz: ZoneInfo, viewer: Actor) -> RequestOut:
+def _actions(
+    session: Session, req: ServiceRequest, viewer: Actor, now: datetime | None
+) -> list[str]:
+    actions = actions_for(req, viewer)
+    if now is not None and "return" in actions:
+        # The action would be refused after the window: do not offer it.
+        deadline = return_deadline(session, req, city_context(session))
+        if deadline is not None and now > deadline:
+            actions.remove("return")
+    return actions
+
+
+def detail(
+    session: Session,
+    req: ServiceRequest,
+    tz: ZoneInfo,
+    viewer: Actor,
+    now: datetime | None = None,
+) -> RequestOut:
     events = session.scalars(
         select(Event).where(Event.request_id == req.id).order_by(Event.seq)
     ).all()
@@ -128,7 +147,7 @@ def detail(session: Session, req: ServiceRequest, tz: ZoneInfo, viewer: Actor) -
         satisfaction=req.satisfaction,
         contact=contact,
         dispatch=_dispatch_info(session, req, tz),
-        allowed_actions=actions_for(req, viewer),
+        allowed_actions=_actions(session, req, viewer, now),
         timeline=[
             EventOut(
                 seq=e.seq,
