@@ -22,9 +22,8 @@ from jiesu.dispatch.models import Assignment, Dispute, Summons
 from jiesu.dispatch.service import (
     active_catalogue,
     current_assignment,
-    end_assignment,
+    hand_over,
     save_catalogue,
-    start_assignment,
 )
 from jiesu.errors import BadInput, Conflict
 from jiesu.kit.timelimits import TimeLimit, due_at
@@ -59,16 +58,7 @@ def redispatch(s: Step) -> dict[str, Any]:
     held = _chain(s.session, req.id)
     if unit.id in held:
         raise BadInput("unit", f"{unit.name} already had this request: re-dispatch may not loop")
-    req.lead_unit, req.accepted_at = unit, None
-    start_assignment(
-        s.session,
-        req,
-        unit_id=unit.id,
-        now=s.now,
-        source="manual",
-        assisting=[u.code for u in req.assisting_units],
-        outcome_of_previous="redispatched",
-    )
+    hand_over(s.session, req, unit, now=s.now, outcome="redispatched")
     # The city's clock keeps running: the district's time is the street's time.
     payload: dict[str, Any] = {"from_unit": lead.code, "unit": unit.code, "unit_name": unit.name}
     if note:
@@ -147,16 +137,8 @@ def uphold_dispute(s: Step) -> dict[str, Any]:
         raise BadInput("unit", "upholding a dispute moves the request to another unit")
     version = _amend_catalogue(s, s.params.get("rule"), dispute)
     previous = req.lead_unit.code if req.lead_unit else None
-    end_assignment(s.session, req, "disputed", s.now)
-    req.lead_unit, req.accepted_at, req.dispatched_at = unit, None, s.now
-    start_assignment(
-        s.session,
-        req,
-        unit_id=unit.id,
-        now=s.now,
-        source="manual",
-        assisting=[u.code for u in req.assisting_units],
-    )
+    hand_over(s.session, req, unit, now=s.now, outcome="disputed")
+    req.dispatched_at = s.now
     dispute.status, dispute.decided_at, dispute.decided_by = "upheld", s.now, s.actor.name
     dispute.decision_note, dispute.catalogue_version = note or "", version
     payload: dict[str, Any] = {

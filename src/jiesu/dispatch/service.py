@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from jiesu.city.models import HandlingUnit
 from jiesu.city.service import CityContext
 from jiesu.dispatch.catalogue import EMPTY, Catalogue, CatalogueError, read_catalogue
 from jiesu.dispatch.directory import Directory, directory
@@ -280,6 +281,24 @@ def start_assignment(
     )
     session.add(row)
     return row
+
+
+def hand_over(
+    session: Session, request: ServiceRequest, unit: HandlingUnit, *, now: datetime, outcome: str
+) -> None:
+    """A person moves the request to another lead unit (transfer, re-dispatch, an upheld
+    dispute): the new unit must accept afresh, the assisting units stay, the old spell ends
+    with ``outcome`` and a new one starts."""
+    request.lead_unit, request.accepted_at = unit, None
+    start_assignment(
+        session,
+        request,
+        unit_id=unit.id,
+        now=now,
+        source="manual",
+        assisting=[u.code for u in request.assisting_units],
+        outcome_of_previous=outcome,
+    )
 
 
 def mark_accepted(session: Session, request: ServiceRequest, now: datetime) -> None:

@@ -22,6 +22,7 @@ from jiesu.dispatch.service import (
     decide_for,
     dispatch_record,
     end_assignment,
+    hand_over,
     mark_accepted,
     start_assignment,
 )
@@ -169,16 +170,8 @@ def _transfer(s: Step) -> dict[str, Any]:
     if unit.id == req.lead_unit_id:
         raise BadInput("unit", "the request is already with this unit")
     previous = _unit_code(req)
-    req.lead_unit, req.accepted_at, req.dispatched_at = unit, None, s.now
-    start_assignment(
-        s.session,
-        req,
-        unit_id=unit.id,
-        now=s.now,
-        source="manual",
-        assisting=[u.code for u in req.assisting_units],
-        outcome_of_previous="transferred",
-    )
+    hand_over(s.session, req, unit, now=s.now, outcome="transferred")
+    req.dispatched_at = s.now
     return {
         "from_unit": previous,
         "unit": unit.code,
