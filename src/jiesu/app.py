@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError
 
@@ -24,6 +24,7 @@ from jiesu.intake.sensors.listener import start_listener_thread
 from jiesu.jobs import run_tick
 from jiesu.kit.clock import Clock, SystemClock
 from jiesu.logs import configure_logging, get_logger
+from jiesu.web import routes as web
 
 log = get_logger(__name__)
 
@@ -42,15 +43,19 @@ def _problem(message: str) -> str:
     return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
-async def _jiesu_error(_: Request, exc: Exception) -> JSONResponse:
+async def _jiesu_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, JiesuError)
     if exc.status_code >= 500:
         log.error("request.failed", code=exc.code, message=exc.message)
+    if web.is_web(request):
+        return web.error_page(request, exc)
     return JSONResponse(exc.to_dict(), status_code=exc.status_code)
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError | ValidationError)
+    if isinstance(exc, RequestValidationError) and web.is_web(request):
+        return web.validation_page(request, exc)
     if isinstance(exc, ValidationError):
         # A model built inside an endpoint (e.g. the public form mapped onto RequestIn):
         # its locations lack the "body" prefix, and a model-level error has none at all.
@@ -144,9 +149,5 @@ def create_app(
     app.add_exception_handler(DataError, _data_error)
     app.include_router(api)
     app.include_router(open311_router)
-
-    @app.get("/", include_in_schema=False)
-    async def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
-
+    web.mount(app)
     return app

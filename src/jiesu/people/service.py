@@ -126,6 +126,15 @@ def issue_token(
     return token
 
 
+def revoke_token(session: Session, token: str) -> bool:
+    """End a token (signing out of the web ends its session at once); False if unknown."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    if row is None:
+        return False
+    row.revoked = True
+    return True
+
+
 def user_for_token(session: Session, token: str, *, now: datetime) -> User:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
     if row is None or row.revoked or (row.expires_at is not None and row.expires_at <= now):

@@ -1,0 +1,32 @@
+"""The staff desks: where each role works, in the order the navigation shows them."""
+
+from __future__ import annotations
+
+ROLE_NAMES: dict[str, tuple[str, str]] = {
+    "citizen": ("市民", "citizen"),
+    "operator": ("话务员", "operator"),
+    "dispatcher": ("派单员", "dispatcher"),
+    "handler": ("承办单位", "unit handler"),
+    "supervisor": ("督办", "supervisor"),
+    "analyst": ("分析员", "analyst"),
+    "admin": ("管理员", "admin"),
+    "system": ("系统", "system"),
+}
+
+# (path, zh, en, roles that see it)
+STAFF_NAV: list[tuple[str, str, str, tuple[str, ...]]] = [
+    ("/desk/intake", "受理", "Intake", ("operator",)),
+    ("/desk/callbacks", "回访", "Call-backs", ("operator", "supervisor")),
+    ("/desk/dispatch", "派单", "Dispatch", ("dispatcher", "supervisor")),
+    ("/desk/unit", "本单位诉求", "My unit", ("handler",)),
+    (
+        "/desk/requests",
+        "诉求查询",
+        "Requests",
+        ("operator", "dispatcher", "supervisor", "analyst", "admin", "handler"),
+    ),
+    ("/desk/overview", "总览", "Overview", ("supervisor", "analyst", "admin")),
+    ("/desk/rates", "考评排名", "Rates", ("supervisor", "analyst", "admin", "handler")),
+    ("/desk/review", "审核", "Reviews", ("supervisor",)),
+    ("/desk/admin", "系统管理", "Admin", ("admin",)),
+]

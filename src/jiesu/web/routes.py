@@ -1,0 +1,70 @@
+"""Everything the web serves: pages of each desk, static files, and HTML error pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from jiesu.errors import JiesuError
+from jiesu.web import auth, citizen, stats
+from jiesu.web.render import HERE, render, safe_next
+from jiesu.web.session import SignInNeeded
+
+router = APIRouter(include_in_schema=False)
+for _r in (auth.router, citizen.router, stats.router):
+    router.include_router(_r)
+
+# Not pages: the API and Open311 answer errors as JSON, whatever asked.
+NOT_WEB = ("/api/", "/open311/", "/docs", "/openapi.json", "/redoc")
+
+TITLES: dict[int, tuple[str, str]] = {
+    401: ("请先登录", "Please sign in"),
+    403: ("无权进行此操作", "Not allowed"),
+    404: ("找不到该页面", "Not found"),
+    409: ("当前状态下不能这样操作", "Not possible in the current state"),
+    410: ("链接已失效", "This link is no longer valid"),
+    422: ("填写有误", "Something is wrong in what was sent"),
+}
+
+
+def is_web(request: Request) -> bool:
+    return not request.url.path.startswith(NOT_WEB)
+
+
+def error_page(request: Request, exc: JiesuError) -> Response:
+    if isinstance(exc, SignInNeeded):
+        return RedirectResponse(f"/login?next={safe_next(exc.next_path)}", status_code=303)
+    zh, en = TITLES.get(exc.status_code, ("出错了", "Something went wrong"))
+    title = en if request.cookies.get("jiesu_lang") == "en" else zh
+    referer = request.headers.get("referer", "")
+    back = safe_next(referer.removeprefix(str(request.base_url).rstrip("/")), "/")
+    return render(
+        request,
+        "error.html",
+        status_code=exc.status_code,
+        title=title,
+        message=exc.message if exc.status_code < 500 else title,
+        fields=exc.fields,
+        allowed=exc.extra.get("allowed_actions") or [],
+        back=back,
+    )
+
+
+class _Invalid(JiesuError):
+    status_code = 422
+    code = "bad_input"
+
+
+def validation_page(request: Request, exc: RequestValidationError) -> Response:
+    fields = [
+        {"field": ".".join(str(p) for p in e["loc"][1:]) or "input", "problem": e["msg"]}
+        for e in exc.errors()
+    ]
+    return error_page(request, _Invalid("; ".join(f["problem"] for f in fields), fields=fields))
+
+
+def mount(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(router)
