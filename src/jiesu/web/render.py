@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -55,6 +55,15 @@ def _local(value: datetime | None, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") ->
     return value.astimezone(tz).strftime(fmt) if value else ""
 
 
+def merge_query(query: dict[str, str], **changes: Any) -> str:
+    """The query string with some parameters changed; None removes one (for pagers, filters)."""
+    merged = {**query, **{k: v for k, v in changes.items() if v is not None}}
+    for k, v in changes.items():
+        if v is None:
+            merged.pop(k, None)
+    return urlencode({k: v for k, v in merged.items() if v not in ("", None)})
+
+
 def _env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
@@ -67,6 +76,7 @@ def _env() -> Environment:
     env.globals["staff_nav"] = STAFF_NAV
     env.globals["role_names"] = ROLE_NAMES
     env.filters["urlquote"] = lambda v: quote(str(v), safe="")
+    env.filters["merge_query"] = merge_query
     env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.1f}%"
     return env
 

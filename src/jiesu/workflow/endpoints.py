@@ -35,7 +35,7 @@ def _csv(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
-def _can_view(actor: Actor, req: Any) -> None:
+def can_view(actor: Actor, req: Any) -> None:
     if actor.role in STAFF_VIEWERS:
         return
     if actor.role == "handler" and actor.unit_id is not None:
@@ -57,7 +57,7 @@ async def get_request(ticket: str, db: DB, actor: CurrentActor, clock: ClockDep)
     def work(s: Session) -> RequestOut:
         ctx = city_context(s)
         req = get_by_ticket(s, ticket)
-        _can_view(actor, req)
+        can_view(actor, req)
         return detail(s, req, ctx.tz, actor, now)
 
     return await db.run_sync(work)

@@ -1,0 +1,191 @@
+"""Requests for staff: the list with filters, one request with its whole history, and every
+workflow action the signed-in person may take on it now — each through ``apply_action``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jiesu.city.models import Category, HandlingUnit
+from jiesu.city.service import city_context, find_area, find_category, find_unit
+from jiesu.deps import DB, ClockDep, write
+from jiesu.errors import BadInput, JiesuError, NotFound
+from jiesu.people.service import Actor
+from jiesu.web.actions import ACTION_PATH, FORMS, body_of
+from jiesu.web.forms import FormErrors, form_dict
+from jiesu.web.nav import ROLE_NAMES
+from jiesu.web.render import render
+from jiesu.web.session import HOME, WebActor, need
+from jiesu.workflow.endpoints import STAFF_VIEWERS, can_view
+from jiesu.workflow.present import detail, summary
+from jiesu.workflow.public import STATUS_LABELS
+from jiesu.workflow.repository import SORTS, RequestFilter, list_requests
+from jiesu.workflow.schemas import RequestOut
+from jiesu.workflow.service import apply_action, get_by_ticket
+
+router = APIRouter(include_in_schema=False)
+VIEWERS = (*STAFF_VIEWERS, "handler")
+PAGE_SIZE = 25
+INTERNAL_STATUS: dict[str, tuple[str, str]] = {
+    **STATUS_LABELS,
+    "dispatched": ("已派单待签收", "dispatched"),
+    "accepted": ("办理中", "accepted"),
+}
+
+
+@dataclass(frozen=True)
+class Pickers:
+    """What unit and category fields offer as the person types (HTML datalists)."""
+
+    units: list[tuple[str, str]]
+    categories: list[tuple[str, str]]
+
+
+def pickers(s: Session) -> Pickers:
+    units = s.execute(
+        select(HandlingUnit.code, HandlingUnit.name)
+        .where(HandlingUnit.active.is_(True))
+        .order_by(HandlingUnit.name)
+    ).all()
+    cats = s.scalars(select(Category).where(Category.active.is_(True))).all()
+    by_code = {c.code: c for c in cats}
+
+    def label(c: Category) -> str:
+        names = [by_code[p].name for p in c.path.strip("/").split("/") if p in by_code]
+        return " / ".join(names) or c.name
+
+    return Pickers(
+        [(c, n) for c, n in units],
+        sorted(((c.code, label(c)) for c in cats), key=lambda x: x[0]),
+    )
+
+
+@router.get("/desk")
+async def desk_home(actor: WebActor) -> Response:
+    return RedirectResponse(HOME.get(actor.role, "/"), status_code=303)
+
+
+def _filter(s: Session, actor: Actor, q: dict[str, str]) -> RequestFilter:
+    f = RequestFilter(
+        status=[v for v in q.get("status", "").split(",") if v] or None,
+        q=q.get("q") or None,
+        overdue=True if q.get("overdue") == "1" else None,
+    )
+    if q.get("category_confirmed") == "0":
+        f.category_confirmed = False
+    if q.get("category"):
+        f.category_path = find_category(s, q["category"]).path
+    if q.get("area"):
+        f.area_path = find_area(s, q["area"]).path
+    if q.get("unit"):
+        f.unit_id = find_unit(s, q["unit"]).id
+    if actor.role == "handler":
+        f.unit_id = actor.unit_id  # a unit sees only its own requests, whatever is asked
+    return f
+
+
+@router.get("/desk/requests", response_class=HTMLResponse)
+async def request_list(request: Request, db: DB, actor: WebActor) -> HTMLResponse:
+    need(actor, *VIEWERS)
+    q = {k: v for k, v in request.query_params.items() if v}
+    sort = q.get("sort", "newest")
+    if sort not in SORTS:
+        raise BadInput("sort", f"use one of {', '.join(SORTS)}")
+    try:
+        page = max(1, min(int(q.get("page", "1")), 100_000))
+    except ValueError:
+        raise BadInput("page", "must be a whole number") from None
+    if len(q.get("q", "")) > 200:
+        raise BadInput("q", "at most 200 characters")
+
+    def work(s: Session) -> dict[str, Any]:
+        tz = city_context(s).tz
+        rows, total = list_requests(s, _filter(s, actor, q), page=page, page_size=PAGE_SIZE,
+                                    sort=sort)  # fmt: skip
+        return {"items": [summary(r, tz) for r in rows], "total": total}
+
+    data = await db.run_sync(work)
+    pages = max(1, -(-data["total"] // PAGE_SIZE))
+    return render(request, "staff/requests.html", **data, q=q, page=page, pages=pages,
+                  statuses=INTERNAL_STATUS, sorts=SORTS)  # fmt: skip
+
+
+async def _detail_page(
+    request: Request,
+    db: DB,
+    actor: Actor,
+    clock: ClockDep,
+    ticket: str,
+    *,
+    errors: FormErrors | None = None,
+    failed: str = "",
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    now = clock.now()
+
+    def work(s: Session) -> tuple[RequestOut, Pickers]:
+        ctx = city_context(s)
+        req = get_by_ticket(s, ticket)
+        can_view(actor, req)
+        return detail(s, req, ctx.tz, actor, now), pickers(s)
+
+    out, picks = await db.run_sync(work)
+    return render(request, "staff/request.html", status_code=status_code, r=out, picks=picks,
+                  forms=[FORMS[a] for a in out.allowed_actions if a in FORMS],
+                  errors=errors or FormErrors(), failed=failed, values=values or {},
+                  statuses=INTERNAL_STATUS, role_names=ROLE_NAMES,
+                  done=request.query_params.get("done", ""))  # fmt: skip
+
+
+@router.get("/desk/requests/{ticket}", response_class=HTMLResponse)
+async def request_page(
+    request: Request, ticket: str, db: DB, actor: WebActor, clock: ClockDep
+) -> HTMLResponse:
+    need(actor, *VIEWERS)
+    return await _detail_page(request, db, actor, clock, ticket)
+
+
+@router.post("/desk/requests/{ticket}/act/{action}", response_class=HTMLResponse)
+async def act(
+    request: Request, ticket: str, action: str, db: DB, actor: WebActor, clock: ClockDep
+) -> Response:
+    """One workflow action from its form; on a refusal the page comes back with the reason
+    next to the field and everything typed kept."""
+    need(actor, *VIEWERS)
+    if action not in ACTION_PATH:
+        raise NotFound(f"no action {action!r}")
+    values = await form_dict(request)
+    errors = FormErrors()
+    try:
+        params = body_of(action, values)
+    except ValidationError as exc:
+        errors.from_validation(exc)
+        return await _detail_page(request, db, actor, clock, ticket, errors=errors,
+                                  failed=action, values=values, status_code=422)  # fmt: skip
+    now = clock.now()
+
+    def work(s: Session) -> None:
+        ctx = city_context(s)
+        req = get_by_ticket(s, ticket)
+        apply_action(s, req, action, actor=actor, now=now, ctx=ctx, params=params)
+
+    try:
+        await write(db, work)
+    except JiesuError as exc:
+        if exc.status_code in (401, 404):
+            raise
+        errors.from_error(exc)
+        return await _detail_page(request, db, actor, clock, ticket, errors=errors,
+                                  failed=action, values=values,
+                                  status_code=exc.status_code)  # fmt: skip
+    back = values.get("next", "")
+    target = back if back.startswith("/desk/") else f"/desk/requests/{ticket}"
+    sep = "&" if "?" in target else "?"
+    return RedirectResponse(f"{target}{sep}done={action}", status_code=303)
