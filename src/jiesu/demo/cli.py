@@ -136,13 +136,17 @@ def _seed(session: Session, n: int, seed: int) -> None:
 
 
 def _print_logins(logins: list[tuple[str, str, str]], host: str, port: int) -> None:
-    table = Table(title=f"demo sign-ins (password for all: {DEMO_PASSWORD})")
-    for col in ("username", "role", "unit"):
+    from jiesu.web.session import HOME
+
+    base = f"http://{host}:{port}"
+    table = Table(title=f"demo sign-ins at {base}/login (password for all: {DEMO_PASSWORD})")
+    for col in ("username", "role", "unit", "desk"):
         table.add_column(col)
-    for row in logins:
-        table.add_row(*row)
+    for username, role, unit in logins:
+        table.add_row(username, role, unit, base + HOME.get(role, "/"))
     console.print(table)
     console.print(
-        f"API docs: http://{host}:{port}/docs   API: http://{host}:{port}/api/v1\n"
+        f"Web: {base}/  (citizens: report, /track, /stats; staff: /login)\n"
+        f"API docs: {base}/docs   API: {base}/api/v1\n"
         "All requests, people and phone numbers in the demo are synthetic."
     )

@@ -24,7 +24,7 @@ from jiesu.web.render import render
 from jiesu.web.session import HOME, WebActor, need
 from jiesu.workflow.endpoints import STAFF_VIEWERS, can_view
 from jiesu.workflow.present import detail, summary
-from jiesu.workflow.public import STATUS_LABELS
+from jiesu.workflow.public import MILESTONES, STATUS_LABELS
 from jiesu.workflow.repository import SORTS, RequestFilter, list_requests
 from jiesu.workflow.schemas import RequestOut
 from jiesu.workflow.service import apply_action, get_by_ticket
@@ -64,6 +64,14 @@ def pickers(s: Session) -> Pickers:
         [(c, n) for c, n in units],
         sorted(((c.code, label(c)) for c in cats), key=lambda x: x[0]),
     )
+
+
+def step_names() -> dict[str, tuple[str, str]]:
+    """Names of the history's steps: the action's own name, else the public milestone's."""
+    names = {k: v for k, v in MILESTONES.items()}
+    names.update({a: (f.zh, f.en) for a, f in FORMS.items()})
+    names["received"] = ("受理", "received")
+    return names
 
 
 @router.get("/desk")
@@ -141,7 +149,7 @@ async def _detail_page(
                   forms=[FORMS[a] for a in out.allowed_actions if a in FORMS],
                   errors=errors or FormErrors(), failed=failed, values=values or {},
                   statuses=INTERNAL_STATUS, role_names=ROLE_NAMES,
-                  done=request.query_params.get("done", ""))  # fmt: skip
+                  done=request.query_params.get("done", ""), step_names=step_names())  # fmt: skip
 
 
 @router.get("/desk/requests/{ticket}", response_class=HTMLResponse)
