@@ -15,16 +15,18 @@ TEXT = "<b>东华门</b>小区门口路灯坏了一周，晚上很黑 <script>wi
 
 @pytest.fixture
 def page(chromium: Any, server: str) -> Any:
-    ctx = chromium.new_context(base_url=server, locale="zh-CN", viewport={"width": 1280,
-                                                                           "height": 900})  # fmt: skip
+    ctx = chromium.new_context(
+        base_url=server, locale="zh-CN", viewport={"width": 1280, "height": 900}
+    )
     p = ctx.new_page()
     yield p
     ctx.close()
 
 
 def _staff(chromium: Any, server: str, username: str) -> Any:
-    ctx = chromium.new_context(base_url=server, locale="zh-CN", viewport={"width": 1280,
-                                                                           "height": 900})  # fmt: skip
+    ctx = chromium.new_context(
+        base_url=server, locale="zh-CN", viewport={"width": 1280, "height": 900}
+    )
     p = ctx.new_page()
     sign_in(p, username, PASSWORD)
     return p
@@ -83,7 +85,8 @@ def test_citizen_to_closed_timeline(page: Any, chromium: Any, server: str, shots
     page.click("#answer-form button[type=submit]")
     page.wait_for_selector(".notice")
     timeline = page.inner_text(".timeline")
-    for step in ("已受理", "已派单至承办单位", "承办单位已签收", "承办单位已答复", "已回访", "已办结"):
+    steps = ("已受理", "已派单至承办单位", "承办单位已签收", "承办单位已答复", "已回访", "已办结")
+    for step in steps:
         assert step in timeline, step
     assert "更换路灯灯泡" in timeline
     assert page.inner_text("#status") == "已办结"

@@ -12,8 +12,12 @@ LINK = re.compile(r'id="private-link">[^<]*(/t/[^<"]+)</a>')
 
 
 def _submit(anon, **fields: str):  # type: ignore[no-untyped-def]
-    data = {"text": "小区门口路灯坏了一周", "area": "110101001", "contact_phone": "13800001234",
-            "form_id": "f1"} | fields  # fmt: skip
+    data = {
+        "text": "小区门口路灯坏了一周",
+        "area": "110101001",
+        "contact_phone": "13800001234",
+        "form_id": "f1",
+    } | fields
     return anon.client.post("/", data=data, follow_redirects=False)
 
 
@@ -56,8 +60,9 @@ def test_track_by_ticket_and_phone_digits(browser) -> None:
     anon = browser(None)
     loc = _submit(anon).headers["location"]
     ticket = loc.split("/")[2]
-    ok = anon.client.post("/track", data={"ticket": ticket.lower(), "phone_last4": "1234"},
-                          follow_redirects=False)  # fmt: skip
+    ok = anon.client.post(
+        "/track", data={"ticket": ticket.lower(), "phone_last4": "1234"}, follow_redirects=False
+    )
     assert ok.status_code == 303 and ok.headers["location"] == loc.split("?")[0]
     wrong = anon.client.post("/track", data={"ticket": ticket, "phone_last4": "9999"})
     assert wrong.status_code == 422 and "不匹配" in wrong.text

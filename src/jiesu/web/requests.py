@@ -114,14 +114,23 @@ async def request_list(request: Request, db: DB, actor: WebActor) -> HTMLRespons
 
     def work(s: Session) -> dict[str, Any]:
         tz = city_context(s).tz
-        rows, total = list_requests(s, _filter(s, actor, q), page=page, page_size=PAGE_SIZE,
-                                    sort=sort)  # fmt: skip
+        rows, total = list_requests(
+            s, _filter(s, actor, q), page=page, page_size=PAGE_SIZE, sort=sort
+        )
         return {"items": [summary(r, tz) for r in rows], "total": total}
 
     data = await db.run_sync(work)
     pages = max(1, -(-data["total"] // PAGE_SIZE))
-    return render(request, "staff/requests.html", **data, q=q, page=page, pages=pages,
-                  statuses=INTERNAL_STATUS, sorts=SORTS)  # fmt: skip
+    return render(
+        request,
+        "staff/requests.html",
+        **data,
+        q=q,
+        page=page,
+        pages=pages,
+        statuses=INTERNAL_STATUS,
+        sorts=SORTS,
+    )
 
 
 async def _detail_page(
@@ -145,11 +154,21 @@ async def _detail_page(
         return detail(s, req, ctx.tz, actor, now), pickers(s)
 
     out, picks = await db.run_sync(work)
-    return render(request, "staff/request.html", status_code=status_code, r=out, picks=picks,
-                  forms=[FORMS[a] for a in out.allowed_actions if a in FORMS],
-                  errors=errors or FormErrors(), failed=failed, values=values or {},
-                  statuses=INTERNAL_STATUS, role_names=ROLE_NAMES,
-                  done=request.query_params.get("done", ""), step_names=step_names())  # fmt: skip
+    return render(
+        request,
+        "staff/request.html",
+        status_code=status_code,
+        r=out,
+        picks=picks,
+        forms=[FORMS[a] for a in out.allowed_actions if a in FORMS],
+        errors=errors or FormErrors(),
+        failed=failed,
+        values=values or {},
+        statuses=INTERNAL_STATUS,
+        role_names=ROLE_NAMES,
+        done=request.query_params.get("done", ""),
+        step_names=step_names(),
+    )
 
 
 @router.get("/desk/requests/{ticket}", response_class=HTMLResponse)
@@ -175,8 +194,17 @@ async def act(
         params = body_of(action, values)
     except ValidationError as exc:
         errors.from_validation(exc)
-        return await _detail_page(request, db, actor, clock, ticket, errors=errors,
-                                  failed=action, values=values, status_code=422)  # fmt: skip
+        return await _detail_page(
+            request,
+            db,
+            actor,
+            clock,
+            ticket,
+            errors=errors,
+            failed=action,
+            values=values,
+            status_code=422,
+        )
     now = clock.now()
 
     def work(s: Session) -> None:
@@ -190,9 +218,17 @@ async def act(
         if exc.status_code in (401, 404):
             raise
         errors.from_error(exc)
-        return await _detail_page(request, db, actor, clock, ticket, errors=errors,
-                                  failed=action, values=values,
-                                  status_code=exc.status_code)  # fmt: skip
+        return await _detail_page(
+            request,
+            db,
+            actor,
+            clock,
+            ticket,
+            errors=errors,
+            failed=action,
+            values=values,
+            status_code=exc.status_code,
+        )
     back = values.get("next", "")
     target = back if back.startswith("/desk/") else f"/desk/requests/{ticket}"
     sep = "&" if "?" in target else "?"
