@@ -23,6 +23,7 @@ from jiesu.nlp.cli import app as nlp_app
 from jiesu.people.cli import app as users_app
 from jiesu.privacy.cli import app as audit_app
 from jiesu.rates.cli import app as rates_app
+from jiesu.web.bench import bench_web
 from jiesu.workflow.cli import app as workflow_app
 
 app = typer.Typer(
@@ -47,6 +48,7 @@ app.add_typer(callbacks_app, name="callbacks")
 app.add_typer(bench_app, name="bench")
 bench_app.command("nlp")(bench_nlp)
 bench_app.command("dispatch")(bench_dispatch)
+bench_app.command("web")(bench_web)
 
 
 def run_server(s: Settings, host: str, port: int) -> None:
