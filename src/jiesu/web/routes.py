@@ -8,12 +8,19 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from jiesu.errors import JiesuError
-from jiesu.web import auth, citizen, requests, stats
+from jiesu.web import auth, citizen, dispatch_desk, requests, stats, unit_desk
 from jiesu.web.render import HERE, render, safe_next
 from jiesu.web.session import SignInNeeded
 
 router = APIRouter(include_in_schema=False)
-for _r in (auth.router, citizen.router, stats.router, requests.router):
+for _r in (
+    auth.router,
+    citizen.router,
+    stats.router,
+    requests.router,
+    dispatch_desk.router,
+    unit_desk.router,
+):
     router.include_router(_r)
 
 # Not pages: the API and Open311 answer errors as JSON, whatever asked.
