@@ -48,12 +48,27 @@ def test_illegal_action_lists_allowed_ones(session: Session, clock: FixedClock) 
     assert err.value.status_code == 409
     assert err.value.extra["allowed_actions"] == [
         "dispatch",
+        "answer",
         "merge",
         "mark_invalid",
         "categorize",
         "note",
     ]
     assert req.event_count == 1  # nothing written
+
+
+def test_a_consultation_answered_at_first_contact_closes_without_a_unit(
+    session: Session, clock: FixedClock
+) -> None:
+    world = make_world(session, clock.now())
+    req = make_request(session, world, clock.now(), text="请问办理居住证需要带哪些材料？")
+    with pytest.raises(BadInput):
+        run(session, world, req, "answer", "op", clock)
+    run(session, world, req, "answer", "op", clock, text="带身份证和租房合同到社区服务站办理。")
+    assert req.status == "answered" and req.closed_at is not None and req.lead_unit_id is None
+    with pytest.raises(Forbidden):
+        other = make_request(session, world, clock.now())
+        run(session, world, other, "answer", "h1", clock, text="x")
 
 
 def test_return_needs_reason_and_redispatch_keeps_deadline(

@@ -41,7 +41,7 @@ ACTIONS = (*TRANSITIONS, "teleport")  # "teleport" is not an action at all
 # Early enough that the longest walk plus a 15-working-day limit stays inside 2026.
 START = datetime(2026, 1, 2, 1, 30, tzinfo=UTC)
 WITH_LEAD_UNIT = frozenset({"dispatched", "accepted", "replied", "called_back", "closed"})
-WITHOUT_LEAD_UNIT = frozenset({"received", "returned"})
+WITHOUT_LEAD_UNIT = frozenset({"received", "returned", "answered"})
 
 TEXT = st.sampled_from(["已协调处理", "  群众反映属实  ", "", "   ", None, 7, "长" * 10_001])
 SOME_TEXT = st.sampled_from(["已协调处理", "经核实，已安排整改"])
@@ -141,7 +141,7 @@ def valid_params(
         return {"unit": unit, "reason": data.draw(SOME_TEXT)}, True
     if action in ("return", "reopen", "mark_invalid", "reject_invalid"):
         return {"reason": data.draw(SOME_TEXT)}, True
-    if action in ("reply", "note"):
+    if action in ("reply", "note", "answer"):
         return {"text": data.draw(SOME_TEXT)}, True
     if action == "call_back":
         return {

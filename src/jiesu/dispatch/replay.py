@@ -43,7 +43,7 @@ def _cases(session: Session, since: datetime | None, ctx: CityContext) -> Any:
         .outerjoin(Category, Category.id == ServiceRequest.category_id)
         .outerjoin(Area, Area.id == ServiceRequest.area_id)
         .outerjoin(lead, lead.id == ServiceRequest.lead_unit_id)
-        .where(ServiceRequest.status.not_in(("merged", "invalid")))
+        .where(ServiceRequest.status.not_in(("merged", "invalid", "answered")))
         .order_by(ServiceRequest.id)
         .execution_options(yield_per=BATCH)
     )

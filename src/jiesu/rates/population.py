@@ -50,7 +50,7 @@ from jiesu.workflow.models import Event, ServiceRequest
 
 # A proposal to mark a request invalid is not a verdict: until a supervisor confirms it the
 # request still counts, or proposing would be a way out of a late response.
-NOT_SCORED = ("merged", "invalid")
+NOT_SCORED = ("merged", "invalid", "answered")
 ResponseOutcome = Literal["in_time", "late", "pending"]
 CHUNK = 500
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])

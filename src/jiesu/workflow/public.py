@@ -27,6 +27,7 @@ MILESTONES: dict[str, tuple[str, str]] = {
     "accept": ("承办单位已签收", "accepted by the unit"),
     "reply": ("承办单位已答复", "the unit replied"),
     "call_back": ("已回访", "called back"),
+    "answer": ("已直接答复", "answered at first contact"),
     "close": ("已办结", "closed"),
     "reopen": ("重新办理", "reopened"),
     "merge": ("与相同诉求合并办理", "merged with the same request"),
@@ -43,6 +44,7 @@ STATUS_LABELS: dict[str, tuple[str, str]] = {
     "replied": ("已答复，待回访", "answered, awaiting call-back"),
     "called_back": ("已回访", "called back"),
     "closed": ("已办结", "closed"),
+    "answered": ("已直接答复", "answered"),
     "invalid_pending": ("审核中", "under review"),
     "invalid": ("不予受理", "not accepted"),
     "merged": ("已合并", "merged"),
@@ -81,7 +83,7 @@ def _milestone(event: Event, tz: ZoneInfo) -> Milestone | None:
     p = event.payload or {}
     occurred = p.get("occurred_at")
     at = datetime.fromisoformat(occurred) if isinstance(occurred, str) else event.at
-    text = p.get("text") if event.kind in ("reply", "history_reply") else None
+    text = p.get("text") if event.kind in ("reply", "history_reply", "answer") else None
     unit = (
         p.get("unit_name")
         if event.kind

@@ -297,6 +297,7 @@ ACTION_ROUTES: dict[str, tuple[str, type[BaseModel] | None]] = {
     "reply": ("reply", TextIn),
     "call-back": ("call_back", CallBackIn),
     "close": ("close", NoteIn),
+    "answer": ("answer", TextIn),
     "reopen": ("reopen", ReopenIn),
     "merge": ("merge", MergeIn),
     "categorize": ("categorize", CategorizeIn),

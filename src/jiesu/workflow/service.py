@@ -247,6 +247,15 @@ def _close(s: Step) -> dict[str, Any]:
     return {"note": note} if note else {}
 
 
+def _answer(s: Step) -> dict[str, Any]:
+    # A question the operator answers on the phone (policy, hours, where to go) is closed at
+    # once with the answer on record; it never becomes a unit's work order.
+    text = s.text("text")
+    # Its own end state, not "closed": no unit held it, so it is no unit's rate.
+    s.request.replied_at = s.request.closed_at = s.now
+    return {"text": text, "direct": True}
+
+
 def _reopen(s: Step) -> dict[str, Any]:
     req = s.request
     reason = s.text("reason")
@@ -360,6 +369,7 @@ HANDLERS: dict[str, Callable[[Step], dict[str, Any]]] = {
     "reply": _reply,
     "call_back": _call_back,
     "close": _close,
+    "answer": _answer,
     "reopen": _reopen,
     "merge": _merge,
     "categorize": _categorize,

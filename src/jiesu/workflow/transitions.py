@@ -18,11 +18,12 @@ STATUSES = (
     "replied",
     "called_back",
     "closed",
+    "answered",
     "invalid_pending",
     "invalid",
     "merged",
 )
-OPEN_STATUSES = frozenset(STATUSES) - {"closed", "invalid", "merged"}
+OPEN_STATUSES = frozenset(STATUSES) - {"closed", "answered", "invalid", "merged"}
 
 STAFF = frozenset({"operator", "dispatcher", "handler", "supervisor", "admin"})
 DISPATCH_DESK = frozenset({"operator", "dispatcher", "supervisor", "admin"})
@@ -145,6 +146,13 @@ TRANSITIONS: dict[str, Transition] = {
             "called_back",
             CALL_DESK | {SYSTEM},
             summary="回访: ask the citizen whether it was solved and if satisfied",
+        ),
+        _t(
+            "answer",
+            ("received",),
+            "answered",
+            CALL_DESK,
+            summary="直接答复: a consultation answered at first contact, no work order needed",
         ),
         _t(
             "close",

@@ -17,7 +17,7 @@ from jiesu.privacy.masking import mask_phone
 from jiesu.workflow.transitions import OPEN_STATUSES
 
 # Spec statuses of a request: closed covers every end state of ours.
-CLOSED_STATUSES = frozenset({"closed", "invalid", "merged"})
+CLOSED_STATUSES = frozenset({"closed", "answered", "invalid", "merged"})
 assert CLOSED_STATUSES.isdisjoint(OPEN_STATUSES)
 
 
@@ -79,6 +79,8 @@ def public_step(kind: str, payload: Mapping[str, Any], *, solved: bool | None) -
         return PublicStep("IN_PROGRESS", "回访：问题尚未解决")
     if kind == "close":
         return PublicStep("FIXED" if solved else "CLOSED", scrub(text) or "已办结")
+    if kind == "answer":
+        return PublicStep("CLOSED", scrub(text) or "已直接答复")
     if kind == "reopen":
         return PublicStep("REOPEN", "重新办理")
     if kind == "merge":
@@ -102,6 +104,7 @@ PUBLIC_KINDS = (
     "reply",
     "call_back",
     "close",
+    "answer",
     "reopen",
     "merge",
     "confirm_invalid",
