@@ -102,9 +102,16 @@ FORMS: dict[str, ActionForm] = {
             ),
         ),
         ActionForm("close", "办结", "Close", (_NOTE,)),
-        ActionForm("answer", "直接答复（咨询）", "Answer directly (consultation)", (
-            Field("text", "答复内容（市民可见）", "Answer (the citizen sees it)", "textarea",
-                  True),)),
+        ActionForm(
+            "answer",
+            "直接答复（咨询）",
+            "Answer directly (consultation)",
+            (
+                Field(
+                    "text", "答复内容（市民可见）", "Answer (the citizen sees it)", "textarea", True
+                ),
+            ),
+        ),
         ActionForm(
             "reopen",
             "重办",
