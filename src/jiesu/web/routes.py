@@ -8,7 +8,16 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from jiesu.errors import JiesuError
-from jiesu.web import auth, citizen, dispatch_desk, phone_desk, requests, stats, unit_desk
+from jiesu.web import (
+    auth,
+    call_desk,
+    citizen,
+    dispatch_desk,
+    phone_desk,
+    requests,
+    stats,
+    unit_desk,
+)
 from jiesu.web.render import HERE, render, safe_next
 from jiesu.web.session import SignInNeeded
 
@@ -21,6 +30,7 @@ for _r in (
     dispatch_desk.router,
     unit_desk.router,
     phone_desk.router,
+    call_desk.router,
 ):
     router.include_router(_r)
 
