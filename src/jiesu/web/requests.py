@@ -4,6 +4,7 @@ workflow action the signed-in person may take on it now — each through ``apply
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -103,6 +104,21 @@ def _filter(s: Session, actor: Actor, q: dict[str, str]) -> RequestFilter:
         f.area_path = find_area(s, q["area"]).path
     if q.get("unit"):
         f.unit_id = find_unit(s, q["unit"]).id
+    tz = city_context(s).tz
+    for name in ("received_from", "received_to"):
+        if q.get(name):
+            # Local calendar days, as a person reads them; "to" includes its whole day.
+            try:
+                day = date.fromisoformat(q[name])
+            except ValueError:
+                raise BadInput(name, "must be a date like 2026-11-02") from None
+            if not 1900 <= day.year <= 2200:
+                raise BadInput(name, "year out of range (1900–2200)")
+            start = datetime.combine(day, time(0), tzinfo=tz)
+            if name == "received_from":
+                f.received_from = start
+            else:
+                f.received_to = start + timedelta(days=1)
     if actor.role == "handler":
         f.unit_id = actor.unit_id  # a unit sees only its own requests, whatever is asked
     return f
