@@ -117,3 +117,21 @@ def test_public_statistics_are_computed(browser) -> None:
     assert page.status_code == 200
     assert re.search(r'id="kpi-received">3<', page.text)
     assert anon.client.get("/stats?period=nonsense").status_code == 422
+
+
+def test_a_signed_in_citizen_finds_their_own_requests(browser, session: Session) -> None:
+    me = browser("citizen")
+    form = me.client.get("/").text
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', form).group(1)
+    mine = me.client.post(
+        "/",
+        data={"text": "我家门前井盖丢了", "form_id": "m1", "csrf": csrf},
+        follow_redirects=False,
+    )
+    assert mine.status_code == 303
+    # Without the page's CSRF value the request is taken, but as an anonymous one.
+    me.client.post("/", data={"text": "匿名的诉求：路灯坏了", "form_id": "m2"})
+    page = me.client.get("/my").text
+    assert "井盖丢了" in page and "路灯坏了" not in page
+    assert mine.headers["location"].split("?")[0] in page
+    assert browser(None).client.get("/my", follow_redirects=False).status_code == 303

@@ -29,7 +29,9 @@ from jiesu.loop.callbacks import current_task, task_for_token
 from jiesu.loop.service import LINK_ACTOR, answer
 from jiesu.web.forms import FormErrors, form_dict
 from jiesu.web.render import render
-from jiesu.workflow.public import public_view
+from jiesu.web.session import MaybeActor, csrf_ok
+from jiesu.workflow.models import Event, ServiceRequest
+from jiesu.workflow.public import STATUS_LABELS, public_view
 from jiesu.workflow.service import get_by_ticket
 
 router = APIRouter(include_in_schema=False)
@@ -109,13 +111,20 @@ async def _form_page(
 
 
 @router.get("/", response_class=HTMLResponse)
-async def submit_form(request: Request, db: DB) -> HTMLResponse:
+async def submit_form(request: Request, db: DB, who: MaybeActor) -> HTMLResponse:
     return await _form_page(request, db, {}, FormErrors())
 
 
 @router.post("/", response_class=HTMLResponse)
-async def submit(request: Request, db: DB, clock: ClockDep) -> Response:
+async def submit(request: Request, db: DB, clock: ClockDep, who: MaybeActor) -> Response:
     values = await form_dict(request)
+    # A signed-in citizen's request is theirs (listed under "my requests"); a form without a
+    # valid CSRF value is taken as an anonymous one, so no other site can submit in their name.
+    actor = (
+        who
+        if who is not None and who.role == "citizen" and csrf_ok(request, values.get("csrf"))
+        else WEB_ACTOR
+    )
     errors = FormErrors()
     contact: dict[str, Any] = {
         k: values[f"contact_{k}"] for k in ("name", "phone", "email") if values.get(f"contact_{k}")
@@ -145,7 +154,7 @@ async def submit(request: Request, db: DB, clock: ClockDep) -> Response:
 
     def work(s: Session) -> str:
         ctx = city_context(s)
-        req, _ = submit_request(s, data, actor=WEB_ACTOR, now=now, ctx=ctx)
+        req, _ = submit_request(s, data, actor=actor, now=now, ctx=ctx)
         return req.ticket
 
     try:
@@ -156,8 +165,38 @@ async def submit(request: Request, db: DB, clock: ClockDep) -> Response:
     return RedirectResponse(f"{track_path(request, ticket)}?new=1", status_code=303)
 
 
+@router.get("/my", response_class=HTMLResponse)
+async def my_requests(request: Request, db: DB, who: MaybeActor) -> Response:
+    """A signed-in citizen's own requests, newest first, each with its private tracking link."""
+    if who is None or who.user_id is None:
+        return RedirectResponse("/login?next=/my", status_code=303)
+    uid = who.user_id
+
+    def work(s: Session) -> list[tuple[str, str, str, Any]]:
+        rows = s.execute(
+            select(
+                ServiceRequest.ticket,
+                ServiceRequest.title,
+                ServiceRequest.status,
+                ServiceRequest.received_at,
+            )
+            .join(Event, Event.request_id == ServiceRequest.id)
+            .where(Event.kind == "received", Event.actor_id == uid)
+            .order_by(ServiceRequest.received_at.desc())
+            .limit(200)
+        ).all()
+        return [(t, title, st, at) for t, title, st, at in rows]
+
+    rows = await db.run_sync(work)
+    items = [
+        (t, title, STATUS_LABELS.get(st, (st, st)), at, track_path(request, t))
+        for t, title, st, at in rows
+    ]
+    return render(request, "citizen/my.html", items=items)
+
+
 @router.get("/track", response_class=HTMLResponse)
-async def track_form(request: Request) -> HTMLResponse:
+async def track_form(request: Request, who: MaybeActor) -> HTMLResponse:
     return render(request, "citizen/track_form.html", values={}, errors=FormErrors())
 
 
@@ -204,7 +243,9 @@ def _tracking(s: Session, ticket: str) -> dict[str, Any]:
 
 
 @router.get("/t/{ticket}/{code}", response_class=HTMLResponse)
-async def tracking(request: Request, ticket: str, code: str, db: DB) -> HTMLResponse:
+async def tracking(
+    request: Request, ticket: str, code: str, db: DB, who: MaybeActor
+) -> HTMLResponse:
     _check_code(request, ticket, code)
     data = await db.run_sync(lambda s: _tracking(s, ticket))
     return render(

@@ -90,6 +90,31 @@ async def _check_csrf(request: Request, token: str, secret: str) -> None:
 WebActor = Annotated[Actor, Depends(web_actor)]
 
 
+async def maybe_actor(request: Request, db: DB, clock: ClockDep) -> Actor | None:
+    """Whoever is signed in on a public page, or None: the portal works for everyone, and a
+    signed-in citizen also finds their own requests. CSRF is checked where it matters (see
+    ``csrf_ok``), never by raising here."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    now = clock.now()
+    try:
+        actor = await db.run_sync(lambda s: Actor.of(user_for_token(s, token, now=now)))
+    except NotAuthenticated:
+        return None
+    request.state.web_user = actor
+    request.state.csrf = csrf_for(token, request.app.state.settings.secret_key)
+    return actor
+
+
+def csrf_ok(request: Request, sent: str | None) -> bool:
+    expected = getattr(request.state, "csrf", "")
+    return bool(expected and sent and hmac.compare_digest(sent, expected))
+
+
+MaybeActor = Annotated[Actor | None, Depends(maybe_actor)]
+
+
 def need(actor: Actor, *roles: str) -> None:
     if actor.role not in roles:
         raise Forbidden(f"this page is for {', '.join(roles)}; you are signed in as {actor.role}")

@@ -25,6 +25,7 @@ from jiesu.rates.definitions import load_definitions
 from jiesu.rates.query import build_query
 from jiesu.rates.schemas import RatesReport
 from jiesu.web.render import render
+from jiesu.web.session import MaybeActor
 from jiesu.workflow.models import ServiceRequest
 
 router = APIRouter(include_in_schema=False)
@@ -103,7 +104,7 @@ def public_stats(s: Session, *, period: str | None, now: datetime, data_dir: Any
 
 
 @router.get("/stats", response_class=HTMLResponse)
-async def stats_page(request: Request, db: DB, clock: ClockDep) -> HTMLResponse:
+async def stats_page(request: Request, db: DB, clock: ClockDep, who: MaybeActor) -> HTMLResponse:
     period = request.query_params.get("period") or None
     if period is not None and len(period) > 40:
         raise BadInput("period", "too long")
