@@ -82,6 +82,11 @@ def step_names() -> dict[str, tuple[str, str]]:
     names = {k: v for k, v in MILESTONES.items()}
     names.update({a: (f.zh, f.en) for a, f in FORMS.items()})
     names["received"] = ("受理", "received")
+    names["exclusion"] = ("已提交不纳入考核申请", "asked to leave it out of scoring")
+    names["exclusion_requested"] = ("申请不纳入考核", "asked to leave out of scoring")
+    names["exclusion_approved"] = ("同意不纳入考核", "left out of scoring")
+    names["exclusion_refused"] = ("不同意不纳入考核", "kept in scoring")
+    names["overdue"] = ("超时", "overdue")
     return names
 
 
