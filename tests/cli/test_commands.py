@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from jiesu.cli import app
 from jiesu.config import Settings
 from jiesu.workflow.models import Event, ServiceRequest
+from jiesu.workflow.transitions import OPEN_STATUSES
 
 runner = CliRunner()
 
@@ -36,7 +37,8 @@ def test_demo_then_audit_verify(env: Path, session: Session) -> None:
     assert "api_key=" in out and "/open311/v2/discovery.json" in out
     statuses = set(session.scalars(select(ServiceRequest.status)))
     # Most of a synthetic history is closed; some requests are still open at its end.
-    assert "closed" in statuses and statuses & {"dispatched", "accepted", "replied"}
+    # (Which open states the last few days leave depends on the day the test runs.)
+    assert "closed" in statuses and statuses & OPEN_STATUSES
     assert all(session.scalars(select(ServiceRequest.synthetic)))
     code, out = invoke("audit", "verify")
     assert code == 0, out
