@@ -12,9 +12,13 @@ from jiesu.web import (
     auth,
     call_desk,
     citizen,
+    desk_admin,
+    desk_overview,
+    desk_rates,
     dispatch_desk,
     phone_desk,
     requests,
+    review_desk,
     stats,
     unit_desk,
 )
@@ -31,6 +35,10 @@ for _r in (
     unit_desk.router,
     phone_desk.router,
     call_desk.router,
+    review_desk.router,
+    desk_overview.router,
+    desk_rates.router,
+    desk_admin.router,
 ):
     router.include_router(_r)
 

@@ -1,0 +1,108 @@
+"""The supervisors' and analysts' overview: live counts that open the requests behind them,
+requests per street on a map without tiles, and the kinds of problem that are rising."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from jiesu.city.service import city_context
+from jiesu.deps import DB, ClockDep
+from jiesu.web.render import render
+from jiesu.web.session import WebActor, need
+from jiesu.workflow.overview import (
+    HEAT_DAYS,
+    OPEN,
+    HotIssues,
+    LiveCounts,
+    StreetHeat,
+    hot_issues,
+    live_counts,
+    street_heat,
+)
+
+router = APIRouter(include_in_schema=False)
+ROLES = ("supervisor", "analyst", "admin")
+TOP_STREETS = 20
+
+
+def requests_link(**params: str) -> str:
+    """The staff request list filtered by these parameters (those web/requests.py reads)."""
+    return "/desk/requests?" + urlencode(params) if params else "/desk/requests"
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    zh: str
+    en: str
+    value: int
+    href: str
+    tone: str = ""
+
+
+def figures(c: LiveCounts) -> list[Figure]:
+    open_ = ",".join(OPEN)
+    # The list's "overdue" filter takes both kinds of lateness together: the two late figures
+    # open the same list, each number being the part of it of its own kind.
+    late = requests_link(status=open_, overdue="1")
+    return [
+        Figure("open", "办理中诉求", "open requests", c.open, requests_link(status=open_)),
+        Figure("received_today", "今日受理", "received today", c.received_today, "/desk/requests"),
+        Figure("handling_overdue", "办理超时", "overdue", c.handling_overdue, late, "bad"),
+        Figure("response_late", "签收超时", "response late", c.response_late, late, "warn"),
+        Figure("returned", "退单待派", "returned", c.returned, requests_link(status="returned")),
+        Figure(
+            "awaiting_callback",
+            "待回访",
+            "awaiting call-back",
+            c.awaiting_callback,
+            requests_link(status="replied"),
+        ),
+        Figure(
+            "merged_today",
+            "今日合并",
+            "merged today",
+            c.merged_today,
+            requests_link(status="merged"),
+        ),
+    ]
+
+
+def heat_points(streets: list[StreetHeat]) -> str:
+    """The map's points as JSON: [lon, lat, count] with the street's code and name."""
+    return json.dumps(
+        [
+            {"name": h.name, "code": h.code, "value": [h.lon, h.lat, h.count]}
+            for h in streets
+            if h.lat is not None and h.lon is not None
+        ],
+        ensure_ascii=False,
+    )
+
+
+@router.get("/desk/overview", response_class=HTMLResponse)
+async def overview(request: Request, db: DB, actor: WebActor, clock: ClockDep) -> HTMLResponse:
+    need(actor, *ROLES)
+    now = clock.now()
+
+    def work(s: Session) -> tuple[LiveCounts, list[StreetHeat], HotIssues]:
+        tz = city_context(s).tz
+        return live_counts(s, now=now, tz=tz), street_heat(s, now=now), hot_issues(s, now=now)
+
+    counts, streets, hot = await db.run_sync(work)
+    return render(
+        request,
+        "staff/overview.html",
+        figures=figures(counts),
+        streets=streets[:TOP_STREETS],
+        street_total=len(streets),
+        points=heat_points(streets),
+        heat_days=HEAT_DAYS,
+        hot=hot,
+    )
