@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from jiesu.city.models import Area, Category
 from jiesu.city.service import city_context
 from jiesu.deps import DB, ClockDep, write
-from jiesu.errors import JiesuError
+from jiesu.errors import Conflict, JiesuError, NotFound
 from jiesu.intake.public import WEB_ACTOR, PublicSubmission
 from jiesu.intake.schemas import RequestIn
 from jiesu.intake.service import submit_request
@@ -263,8 +263,6 @@ async def tracking(
 
 
 def _check_code(request: Request, ticket: str, code: str) -> None:
-    from jiesu.errors import NotFound
-
     want = track_code(ticket, request.app.state.settings.secret_key)
     if not hmac.compare_digest(want, code):
         raise NotFound("no such tracking link")
@@ -285,20 +283,8 @@ async def answer_on_tracking(
             req = get_by_ticket(s, ticket)
             task = current_task(s, req)
             if task is None or task.status != "open" or req.status != "replied":
-                from jiesu.errors import Conflict
-
                 raise Conflict("this request is not waiting for your answer now")
-            answer(
-                s,
-                task,
-                resolution=values["resolution"],
-                satisfaction=values["satisfaction"],
-                note=values.get("comment") or None,
-                actor=LINK_ACTOR,
-                now=now,
-                ctx=city_context(s),
-                channel="link",
-            )
+            _record_answer(s, task, values, now)
 
         try:
             await write(db, work)
@@ -318,6 +304,21 @@ async def answer_on_tracking(
         values=values,
         resolutions=RESOLUTIONS,
         satisfactions=SATISFACTIONS,
+    )
+
+
+def _record_answer(s: Session, task: Any, values: dict[str, str], now: Any) -> ServiceRequest:
+    """The caller's own answer to the call-back, given online (the link is the channel)."""
+    return answer(
+        s,
+        task,
+        resolution=values["resolution"],
+        satisfaction=values["satisfaction"],
+        note=values.get("comment") or None,
+        actor=LINK_ACTOR,
+        now=now,
+        ctx=city_context(s),
+        channel="link",
     )
 
 
@@ -363,18 +364,7 @@ async def callback_link_answer(request: Request, token: str, db: DB, clock: Cloc
 
         def work(s: Session) -> str:
             task = task_for_token(s, token, now)
-            req = answer(
-                s,
-                task,
-                resolution=values["resolution"],
-                satisfaction=values["satisfaction"],
-                note=values.get("comment") or None,
-                actor=LINK_ACTOR,
-                now=now,
-                ctx=city_context(s),
-                channel="link",
-            )
-            return req.ticket
+            return _record_answer(s, task, values, now).ticket
 
         ticket = await write(db, work)
         return RedirectResponse(f"{track_path(request, ticket)}?answered=1", status_code=303)
