@@ -37,7 +37,8 @@ def test_exclusion_asked_by_the_unit_and_decided_by_a_supervisor(
         f"/desk/requests/{req.ticket}/exclusion",
         {
             "reason": "诉求人要求为其个人装修提供资金，超出政府职责",
-            "evidence": "现场核实记录\nhttps://example.org/photo.jpg",
+            "evidence_note": "现场核实记录",
+            "evidence_url": "https://example.org/photo.jpg",
         },
     )
     assert r.status_code == 303

@@ -22,14 +22,12 @@ from jiesu.loop.exclusions import (
     decide_exclusion,
     get_exclusion,
     list_exclusions,
-    request_exclusion,
 )
 from jiesu.web.forms import FormErrors, form_dict
 from jiesu.web.render import render
 from jiesu.web.session import WebActor, need
 from jiesu.workflow.models import Event, ServiceRequest
 from jiesu.workflow.present import summary
-from jiesu.workflow.service import get_by_ticket
 from jiesu.workflow.transitions import REVIEWERS
 
 router = APIRouter(include_in_schema=False)
@@ -160,26 +158,3 @@ async def decide(request: Request, xid: str, db: DB, actor: WebActor, clock: Clo
         failed=exclusion_id,
         done="",
     )
-
-
-@router.post("/desk/requests/{ticket}/exclusion", response_class=HTMLResponse)
-async def ask_exclusion(
-    request: Request, ticket: str, db: DB, actor: WebActor, clock: ClockDep
-) -> Response:
-    """The lead unit asks to leave an unreasonable request (不合理诉求) out of its scoring."""
-    need(actor, "handler", *sorted(REVIEWERS))
-    values, now = await form_dict(request), clock.now()
-    evidence = [
-        {"url": v} if v.startswith(("http://", "https://")) else {"note": v}
-        for v in (line.strip() for line in values.get("evidence", "").splitlines())
-        if v
-    ]
-
-    def work(s: Session) -> None:
-        req = get_by_ticket(s, ticket)
-        request_exclusion(
-            s, req, reason=values.get("reason", ""), evidence=evidence or None, actor=actor, now=now
-        )
-
-    await write(db, work)
-    return RedirectResponse(f"/desk/requests/{ticket}?done=exclusion", status_code=303)

@@ -13,8 +13,10 @@ from jiesu.web import (
     call_desk,
     citizen,
     desk_admin,
+    desk_dispatch,
     desk_overview,
     desk_rates,
+    desk_unit,
     dispatch_desk,
     phone_desk,
     requests,
@@ -39,6 +41,8 @@ for _r in (
     desk_overview.router,
     desk_rates.router,
     desk_admin.router,
+    desk_dispatch.router,
+    desk_unit.router,
 ):
     router.include_router(_r)
 
