@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from jiesu.analytics.cli import app as analytics_app
+from jiesu.analytics.cli_report import report_cmd
 from jiesu.city.cli import app as city_app
 from jiesu.city.cli import calendar_app
 from jiesu.clikit import console, settings
@@ -33,6 +35,7 @@ app = typer.Typer(
 )
 app.command("demo")(demo)
 app.command("import")(import_cmd)
+app.command("report")(report_cmd)
 app.add_typer(db_app, name="db")
 app.add_typer(city_app, name="city")
 app.add_typer(calendar_app, name="calendar")
@@ -45,6 +48,7 @@ app.add_typer(nlp_app, name="nlp")
 app.add_typer(dispatch_app, name="dispatch")
 app.add_typer(rates_app, name="rates")
 app.add_typer(callbacks_app, name="callbacks")
+app.add_typer(analytics_app, name="analytics")
 app.add_typer(bench_app, name="bench")
 bench_app.command("nlp")(bench_nlp)
 bench_app.command("dispatch")(bench_dispatch)

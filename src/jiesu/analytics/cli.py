@@ -1,0 +1,84 @@
+"""`jiesu analytics`: the warehouse (refresh, status) and the analyses built on it."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from jiesu.analytics.warehouse import Warehouse
+from jiesu.clikit import console, err_console, settings, unit_of_work
+from jiesu.kit.clock import utcnow
+
+app = typer.Typer(
+    help="The warehouse (Parquet + DuckDB) and the analyses over it.", no_args_is_help=True
+)
+
+
+def warehouse_of_settings() -> Warehouse:
+    return Warehouse(settings().data_dir / "warehouse")
+
+
+@app.command("refresh")
+def refresh(
+    full: bool = typer.Option(False, "--full", help="rebuild every month, not only changes"),
+    as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
+) -> None:
+    """Copy requests and events changed since the last refresh into the warehouse.
+
+    Safe to interrupt and run again; a missing or damaged month is rebuilt."""
+    s = settings()
+    wh = Warehouse(s.data_dir / "warehouse")
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} rows"),
+        TimeElapsedColumn(),
+    )
+    with (
+        unit_of_work(s) as session,
+        Progress(*columns, console=err_console, disable=as_json) as bar,
+    ):
+        tasks: dict[str, TaskID] = {}
+
+        def tick(table: str, done: int, total: int) -> None:
+            if table not in tasks:
+                tasks[table] = bar.add_task(f"copying {table}", total=total)
+            bar.update(tasks[table], completed=done, total=total)
+
+        result = wh.refresh(session, now=utcnow(), full=full, progress=tick)
+    if as_json:
+        console.print_json(json.dumps(result.as_dict()))
+        return
+    how = "full rebuild" if result.full else "incremental"
+    console.print(
+        f"warehouse {wh.root}: {how}, {result.requests:,} requests and {result.events:,} "
+        f"events copied into {len(result.months)} month file(s) in {result.elapsed_s:.1f} s"
+    )
+    if result.rebuilt:
+        console.print(
+            f"rebuilt from the database (missing or unreadable): {', '.join(result.rebuilt)}"
+        )
+
+
+@app.command("status")
+def status(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """When the warehouse was last refreshed and how many rows each month holds."""
+    wh = warehouse_of_settings()
+    state = wh.state()
+    out = {
+        "root": str(wh.root),
+        "refreshed_at": state.get("refreshed_at"),
+        "rows": state.get("rows", {}),
+    }
+    if as_json:
+        console.print_json(json.dumps(out))
+        return
+    if not state:
+        console.print(f"warehouse {wh.root}: never refreshed; run `jiesu analytics refresh`")
+        return
+    console.print(f"warehouse {wh.root}: refreshed {out['refreshed_at']}")
+    for table, months in out["rows"].items():
+        total = sum(v for v in months.values() if v > 0)
+        console.print(f"  {table}: {total:,} rows in {len(months)} month(s)")
