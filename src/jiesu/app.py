@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,7 +22,7 @@ from jiesu.db.engine import make_async_engine, make_async_sessionmaker
 from jiesu.errors import JiesuError
 from jiesu.intake.open311.endpoints import router as open311_router
 from jiesu.intake.sensors.listener import start_listener_thread
-from jiesu.jobs import run_tick
+from jiesu.jobs import produce_due_reports, run_tick
 from jiesu.kit.clock import Clock, SystemClock
 from jiesu.logs import configure_logging, get_logger
 from jiesu.web import routes as web
@@ -104,7 +105,31 @@ async def _tick_loop(app: FastAPI) -> None:
             log.warning("workflow.tick.skipped", reason=exc.message)
         except Exception:
             log.exception("workflow.tick.failed")
+        if settings.reports_in_serve:
+            await _reports_when_due(app)
         await asyncio.sleep(settings.tick_seconds)
+
+
+REPORT_CHECK = timedelta(minutes=15)
+
+
+async def _reports_when_due(app: FastAPI) -> None:
+    """The morning's reports, produced in a worker thread so that the server keeps answering
+    while DuckDB works; checked every quarter of an hour (a folder per report: cheap)."""
+    now = app.state.clock.now()
+    last: datetime | None = getattr(app.state, "reports_checked", None)
+    if last is not None and now - last < REPORT_CHECK:
+        return
+    app.state.reports_checked = now
+    settings: Settings = app.state.settings
+    try:
+        made = await asyncio.to_thread(produce_due_reports, settings, now)
+        if made:
+            log.info("reports.produced", reports=made)
+    except JiesuError as exc:  # no city yet, or another process is refreshing
+        log.warning("reports.skipped", reason=exc.message)
+    except Exception:
+        log.exception("reports.failed")
 
 
 def create_app(

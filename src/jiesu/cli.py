@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from jiesu.analytics.bench import bench_analytics
 from jiesu.analytics.cli import app as analytics_app
 from jiesu.analytics.cli_report import report_cmd
 from jiesu.city.cli import app as city_app
@@ -53,6 +54,7 @@ app.add_typer(bench_app, name="bench")
 bench_app.command("nlp")(bench_nlp)
 bench_app.command("dispatch")(bench_dispatch)
 bench_app.command("web")(bench_web)
+bench_app.command("analytics")(bench_analytics)
 
 
 def run_server(s: Settings, host: str, port: int) -> None:

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     sensors_in_serve: bool = Field(
         False, description="Run the sensor listener inside `jiesu serve`"
     )
+    reports_in_serve: bool = Field(
+        True,
+        description="Produce the daily, weekly and monthly reports inside `jiesu serve` when due",
+    )
     tick_seconds: int = Field(
         60, ge=5, description="How often `jiesu serve` runs the overdue check (seconds)"
     )

@@ -1,5 +1,6 @@
 """Scheduled work shared by `jiesu workflow tick` and the schedule inside `jiesu serve`:
-overdue marking, call-back tasks and settling answered call-backs, audit digests."""
+overdue marking, call-back tasks and settling answered call-backs, audit digests; and the
+reports of the last day, week and month once they are due."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from jiesu.analytics.library import produce_due
 from jiesu.city.service import city_context
+from jiesu.config import Settings
+from jiesu.db.engine import make_engine, make_sessionmaker, session_scope
 from jiesu.dispatch.actions import mark_summons_overdue
 from jiesu.loop.service import run_loop_tick
 from jiesu.privacy.audit import make_digests
@@ -23,3 +27,14 @@ def run_tick(session: Session, *, now: datetime) -> TickResult:
     result.closed, result.reopened = loop["closed"], loop["reopened"]
     result.digests = len(make_digests(session, now=now, tz=ctx.tz))
     return result
+
+
+def produce_due_reports(settings: Settings, now: datetime) -> list[str]:
+    """Produce the due reports missing from the data dir (own connection: runs in a thread)."""
+    engine = make_engine(settings.db_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            made = produce_due(session, settings.data_dir, now=now)
+    finally:
+        engine.dispose()
+    return [f"{p.kind}/{p.label}" for p in made]

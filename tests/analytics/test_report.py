@@ -150,6 +150,7 @@ def test_report_files_and_the_cli(
     out = tmp_path / "report"
     runner = CliRunner()
     res = runner.invoke(app, ["report", "monthly", "--month", "2026-11", "--out", str(out)])
+    assert (data_dir / "reports" / "monthly" / "2026-11" / "report.json").exists()
     assert res.exit_code == 0, res.output
     doc = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert doc["total"] == 9 and doc["label"] == "2026-11"
@@ -163,3 +164,29 @@ def test_report_files_and_the_cli(
     assert bad.exit_code == 1 and "in the future" in bad.output
     bad = runner.invoke(app, ["report", "daily", "--month", "2026-11", "--out", str(out)])
     assert bad.exit_code == 1 and "--month is for the monthly report" in bad.output
+
+
+def test_due_reports_are_produced_once_and_listed(history: History) -> None:
+    from jiesu.analytics.library import find_kept, kept, produce_due
+    from jiesu.errors import NotFound
+
+    h = history
+    data_dir = h.wh.root.parent
+    made = produce_due(h.session, data_dir, now=h.clock.now())
+    # 2 December 2026: yesterday, the week of 23–29 November, and November.
+    assert [(p.kind, p.label) for p in made] == [
+        ("daily", "2026-12-01"),
+        ("weekly", "2026-W48"),
+        ("monthly", "2026-11"),
+    ]
+    assert produce_due(h.session, data_dir, now=h.clock.now()) == []
+    listed = {(k.kind, k.label): k.total for k in kept(data_dir)}
+    assert listed == {
+        ("daily", "2026-12-01"): 0,
+        ("weekly", "2026-W48"): 1,
+        ("monthly", "2026-11"): 9,
+    }
+    assert find_kept(data_dir, "monthly", "2026-11").name == "2026-11"
+    for kind, label in (("monthly", "../daily/2026-12-01"), ("yearly", "2026"), ("daily", "x")):
+        with pytest.raises(NotFound):
+            find_kept(data_dir, kind, label)

@@ -1,4 +1,4 @@
-"""`jiesu report daily|weekly|monthly`: the bulletin, the summary or the analysis as files."""
+"""`jiesu report daily|weekly|monthly|due`: the bulletin, the summary or the analysis as files."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from pathlib import Path
 
 import typer
 
+from jiesu.analytics.library import folder, produce, produce_due
 from jiesu.analytics.periods import KINDS, report_period
-from jiesu.analytics.report import build_report
 from jiesu.analytics.report_files import write_report
-from jiesu.analytics.warehouse import Warehouse
 from jiesu.city.service import city_context
 from jiesu.clikit import console, fail, settings, unit_of_work
 from jiesu.errors import JiesuError
@@ -17,16 +16,16 @@ from jiesu.kit.clock import utcnow
 
 
 def report_cmd(
-    kind: str = typer.Argument(..., help=f"one of {', '.join(KINDS)}"),
+    kind: str = typer.Argument(
+        ..., help=f"one of {', '.join(KINDS)}, or due (every due report not yet written)"
+    ),
     day: str | None = typer.Option(
-        None,
-        "--date",
-        help="daily: the day; weekly: a day of the week (default: the last full one)",
+        None, "--date", help="daily: the day; weekly: a day of the week (default: last full one)"
     ),
-    month: str | None = typer.Option(
-        None, "--month", help="monthly: YYYY-MM (default: last month)"
+    month: str | None = typer.Option(None, "--month", help="monthly: YYYY-MM (default: last)"),
+    out: Path | None = typer.Option(
+        None, "--out", help="folder for report.html/.json and CSVs (default: <data>/reports/…)"
     ),
-    out: Path = typer.Option(..., "--out", help="folder to write report.html, report.json, CSVs"),
     refresh: bool = typer.Option(
         True, "--refresh/--no-refresh", help="bring the warehouse up to date first"
     ),
@@ -34,32 +33,36 @@ def report_cmd(
 ) -> None:
     """Write a daily bulletin (日通报), weekly summary (周汇总) or monthly analysis (月分析)."""
     s = settings()
+    now = utcnow()
+    if kind == "due":
+        with unit_of_work(s) as session:
+            made = produce_due(session, s.data_dir, now=now)
+        for p in made:
+            console.print(f"wrote {p.kind} {p.label}: {folder(s.data_dir, p)}")
+        if not made:
+            console.print("every due report is already written")
+        return
     if kind == "monthly" and day and not month:
         month = day
     elif kind != "monthly" and month:
         fail("--month is for the monthly report; use --date for daily and weekly")
-    wh = Warehouse(s.data_dir / "warehouse")
-    now = utcnow()
     with unit_of_work(s) as session:
         tz = city_context(session).tz
         try:
-            period = report_period(
-                kind, month if kind == "monthly" else day, today=now.astimezone(tz).date()
-            )
+            value = month if kind == "monthly" else day
+            period = report_period(kind, value, today=now.astimezone(tz).date())
         except JiesuError as exc:
             fail(exc.message)
-        if refresh:
-            wh.refresh(session, now=now)
-        with wh.connect() as con:
-            report = build_report(
-                session, con, period, tz=tz, now=now, refreshed_at=wh.state().get("refreshed_at")
-            )
-    written = write_report(report, out)
+        report = produce(session, s.data_dir, period, now=now, refresh=refresh)
+    target = folder(s.data_dir, period)
+    if out is not None:
+        write_report(report, out)
+        target = out
     if as_json:
-        console.print_json((out / "report.json").read_text(encoding="utf-8"))
+        console.print_json((target / "report.json").read_text(encoding="utf-8"))
         return
     console.print(
         f"{report.title_en} {report.label}: {report.total:,} requests "
-        f"(previous {report.previous_total:,}); wrote {len(written)} files to {out}"
+        f"(previous {report.previous_total:,}); written to {target}"
     )
-    console.print(f"open {out / 'report.html'}")
+    console.print(f"open {target / 'report.html'}")

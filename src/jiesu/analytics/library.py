@@ -1,0 +1,114 @@
+"""The reports kept in the data dir (`<data dir>/reports/<kind>/<label>/`): which exist,
+which are due, and producing the due ones — by the schedule inside `jiesu serve`, by
+`jiesu report due`, or on demand from the reports desk.
+
+A report is produced once: a folder holding ``report.json`` is done. Several server processes
+may run the schedule; the warehouse's lock lets one refresh at a time, and a report written
+twice would be the same report.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from jiesu.analytics.periods import KINDS, NAMES, ReportPeriod, report_period
+from jiesu.analytics.report import Report, build_report
+from jiesu.analytics.report_files import write_report
+from jiesu.analytics.warehouse import Warehouse
+from jiesu.city.service import city_context
+from jiesu.errors import BadInput, NotFound
+
+
+@dataclass(frozen=True)
+class Kept:
+    kind: str
+    label: str
+    path: Path
+    generated_at: str | None
+    total: int | None
+
+    @property
+    def name_zh(self) -> str:
+        return NAMES[self.kind][0]
+
+    @property
+    def name_en(self) -> str:
+        return NAMES[self.kind][1]
+
+
+def reports_root(data_dir: Path) -> Path:
+    return data_dir / "reports"
+
+
+def folder(data_dir: Path, period: ReportPeriod) -> Path:
+    return reports_root(data_dir) / period.kind / period.label
+
+
+def kept(data_dir: Path) -> list[Kept]:
+    """Every report on disk, newest first within each kind."""
+    out: list[Kept] = []
+    for kind in KINDS:
+        base = reports_root(data_dir) / kind
+        if not base.is_dir():
+            continue
+        for d in sorted(base.iterdir(), reverse=True):
+            meta = _meta(d)
+            if meta is not None:
+                out.append(Kept(kind, d.name, d, meta.get("generated_at"), meta.get("total")))
+    return out
+
+
+def _meta(d: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((d / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def find_kept(data_dir: Path, kind: str, label: str) -> Path:
+    if kind not in KINDS:
+        raise NotFound(f"no report kind {kind!r}")
+    d = reports_root(data_dir) / kind / label
+    # The label comes from a URL: never let it leave the reports folder.
+    if d.resolve().parent != (reports_root(data_dir) / kind).resolve() or _meta(d) is None:
+        raise NotFound(f"no {kind} report {label!r}")
+    return d
+
+
+def due(today: date) -> list[ReportPeriod]:
+    """The last complete day, week and month: what a city expects on its desk this morning."""
+    return [report_period(kind, None, today=today) for kind in KINDS]
+
+
+def produce(
+    session: Session, data_dir: Path, period: ReportPeriod, *, now: datetime, refresh: bool = True
+) -> Report:
+    """Write one report into its folder (replacing an older copy of the same period)."""
+    tz = city_context(session).tz
+    if period.first > now.astimezone(tz).date():
+        raise BadInput("date", f"{period.label} is in the future")
+    wh = Warehouse(data_dir / "warehouse")
+    if refresh:
+        wh.refresh(session, now=now)
+    with wh.connect() as con:
+        report = build_report(
+            session, con, period, tz=tz, now=now, refreshed_at=wh.state().get("refreshed_at")
+        )
+    write_report(report, folder(data_dir, period))
+    return report
+
+
+def produce_due(session: Session, data_dir: Path, *, now: datetime) -> list[ReportPeriod]:
+    """Produce the due reports that are not on disk yet; returns the ones produced."""
+    tz = city_context(session).tz
+    missing = [p for p in due(now.astimezone(tz).date()) if _meta(folder(data_dir, p)) is None]
+    for i, period in enumerate(missing):
+        produce(session, data_dir, period, now=now, refresh=i == 0)
+    return missing
