@@ -30,7 +30,7 @@ class Kept:
     kind: str
     label: str
     path: Path
-    generated_at: str | None
+    generated_at: datetime | None
     total: int | None
 
     @property
@@ -60,8 +60,16 @@ def kept(data_dir: Path) -> list[Kept]:
         for d in sorted(base.iterdir(), reverse=True):
             meta = _meta(d)
             if meta is not None:
-                out.append(Kept(kind, d.name, d, meta.get("generated_at"), meta.get("total")))
+                at = _instant(meta.get("generated_at"))
+                out.append(Kept(kind, d.name, d, at, meta.get("total")))
     return out
+
+
+def _instant(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _meta(d: Path) -> dict[str, Any] | None:
