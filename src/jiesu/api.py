@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from jiesu.analytics.endpoints import router as analytics
 from jiesu.city.endpoints import router as city
 from jiesu.dispatch.endpoints import router as dispatch
 from jiesu.intake.endpoints import router as intake
@@ -15,7 +16,18 @@ from jiesu.rates.endpoints import router as rates
 from jiesu.workflow.endpoints import router as workflow
 
 api = APIRouter(prefix="/api/v1")
-for router in (people, intake, workflow, city, public, understanding, rates, loop, dispatch):
+for router in (
+    people,
+    intake,
+    workflow,
+    city,
+    public,
+    understanding,
+    rates,
+    loop,
+    dispatch,
+    analytics,
+):
     api.include_router(router)
 
 

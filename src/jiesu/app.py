@@ -114,8 +114,9 @@ REPORT_CHECK = timedelta(minutes=15)
 
 
 async def _reports_when_due(app: FastAPI) -> None:
-    """The morning's reports, produced in a worker thread so that the server keeps answering
-    while DuckDB works; checked every quarter of an hour (a folder per report: cheap)."""
+    """Every quarter of an hour, in a worker thread so that the server keeps answering: the
+    warehouse refreshed (incremental: the analysis pages are at most that old) and the
+    morning's reports produced once they are due."""
     now = app.state.clock.now()
     last: datetime | None = getattr(app.state, "reports_checked", None)
     if last is not None and now - last < REPORT_CHECK:

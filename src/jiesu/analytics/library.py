@@ -114,9 +114,11 @@ def produce(
 
 
 def produce_due(session: Session, data_dir: Path, *, now: datetime) -> list[ReportPeriod]:
-    """Produce the due reports that are not on disk yet; returns the ones produced."""
+    """Bring the warehouse up to date (the heat map and the desks read it too), then produce
+    the due reports that are not on disk yet; returns the ones produced."""
     tz = city_context(session).tz
+    Warehouse(data_dir / "warehouse").refresh(session, now=now)
     missing = [p for p in due(now.astimezone(tz).date()) if _meta(folder(data_dir, p)) is None]
-    for i, period in enumerate(missing):
-        produce(session, data_dir, period, now=now, refresh=i == 0)
+    for period in missing:
+        produce(session, data_dir, period, now=now, refresh=False)
     return missing
