@@ -7,6 +7,7 @@ import json
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from jiesu.analytics.cli_forecast import backtest_cmd
 from jiesu.analytics.warehouse import Warehouse
 from jiesu.clikit import console, err_console, settings, unit_of_work
 from jiesu.kit.clock import utcnow
@@ -14,6 +15,7 @@ from jiesu.kit.clock import utcnow
 app = typer.Typer(
     help="The warehouse (Parquet + DuckDB) and the analyses over it.", no_args_is_help=True
 )
+app.command("backtest")(backtest_cmd)
 
 
 def warehouse_of_settings() -> Warehouse:
