@@ -9,6 +9,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from jiesu.analytics.cli_forecast import backtest_cmd
 from jiesu.analytics.warehouse import Warehouse
+from jiesu.analytics.warnings import list_warnings, scan
 from jiesu.clikit import console, err_console, settings, unit_of_work
 from jiesu.kit.clock import utcnow
 
@@ -84,3 +85,47 @@ def status(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> 
     for table, months in out["rows"].items():
         total = sum(v for v in months.values() if v > 0)
         console.print(f"  {table}: {total:,} rows in {len(months)} month(s)")
+
+
+@app.command("warnings")
+def warnings_cmd(
+    scan_now: bool = typer.Option(True, "--scan/--no-scan", help="look for new warnings first"),
+    floor: int = typer.Option(5, "--floor", min=1, help="fewest requests that may raise an alert"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Early warnings (未诉先办): surges and recurring problems, open ones listed."""
+    s = settings()
+    wh = Warehouse(s.data_dir / "warehouse")
+    now = utcnow()
+    with unit_of_work(s) as session:
+        summary = None
+        if scan_now:
+            wh.refresh(session, now=now)
+            with wh.connect() as con:
+                summary = scan(session, con, now=now, floor=floor).as_dict()
+        rows = [
+            {
+                "id": w.id,
+                "kind": w.kind,
+                "category": w.category.name if w.category else None,
+                "area": w.area.name if w.area else "全市",
+                "first_day": w.first_day.isoformat(),
+                "last_day": w.last_day.isoformat(),
+                "observed": w.observed,
+                "expected": w.expected,
+                "reason": w.reason_en,
+            }
+            for w in list_warnings(session)
+        ]
+    if as_json:
+        console.print_json(json.dumps({"scan": summary, "open": rows}, ensure_ascii=False))
+        return
+    if summary:
+        console.print(
+            f"judged {summary['judged_day']}: {summary['series_forecast']} series forecast, "
+            f"{summary['created']} new warning(s), {summary['updated']} updated"
+        )
+    for r in rows:
+        console.print(f"#{r['id']} {r['kind']:19} {r['area']} · {r['category']}: {r['reason']}")
+    if not rows:
+        console.print("no open early warning")

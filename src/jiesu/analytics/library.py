@@ -21,6 +21,7 @@ from jiesu.analytics.periods import KINDS, NAMES, ReportPeriod, report_period
 from jiesu.analytics.report import Report, build_report
 from jiesu.analytics.report_files import write_report
 from jiesu.analytics.warehouse import Warehouse
+from jiesu.analytics.warnings import scan
 from jiesu.city.service import city_context
 from jiesu.errors import BadInput, NotFound
 
@@ -117,7 +118,12 @@ def produce_due(session: Session, data_dir: Path, *, now: datetime) -> list[Repo
     """Bring the warehouse up to date (the heat map and the desks read it too), then produce
     the due reports that are not on disk yet; returns the ones produced."""
     tz = city_context(session).tz
-    Warehouse(data_dir / "warehouse").refresh(session, now=now)
+    wh = Warehouse(data_dir / "warehouse")
+    wh.refresh(session, now=now)
+    # Early warnings once the day's data is complete; the scan keeps no duplicates, so running
+    # it on every check of the day costs a few queries and changes nothing.
+    with wh.connect() as con:
+        scan(session, con, now=now)
     missing = [p for p in due(now.astimezone(tz).date()) if _meta(folder(data_dir, p)) is None]
     for period in missing:
         produce(session, data_dir, period, now=now, refresh=False)

@@ -1,5 +1,6 @@
 """Imports every domain's tables so that metadata (and Alembic) sees them all."""
 
+from jiesu.analytics.models import EarlyWarning, MonthlyTopic
 from jiesu.city.models import (
     Area,
     CalendarYear,
@@ -42,9 +43,11 @@ __all__ = [
     "Contact",
     "DispatchCatalogue",
     "Dispute",
+    "EarlyWarning",
     "Event",
     "HandlingUnit",
     "ImportRun",
+    "MonthlyTopic",
     "Open311Token",
     "Place",
     "ScoringExclusion",

@@ -11,7 +11,19 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from jiesu.city.models import Area, Category, HandlingUnit
 from jiesu.db.base import Base
 
-CHANNELS = ("phone", "web", "app", "wechat", "open311", "import", "sensor", "email", "other")
+# "proactive": a work order the city opened itself from an early warning (未诉先办).
+CHANNELS = (
+    "phone",
+    "web",
+    "app",
+    "wechat",
+    "open311",
+    "import",
+    "sensor",
+    "email",
+    "proactive",
+    "other",
+)
 
 request_assisting_units = Table(
     "request_assisting_units",
@@ -75,7 +87,8 @@ class ServiceRequest(Base):
     # Head of the audit chain: lets `audit verify` notice a deleted last event.
     event_count: Mapped[int] = mapped_column(Integer, default=0)
     chain_head: Mapped[str] = mapped_column(String(64), default="")
-    updated_at: Mapped[datetime]
+    # Indexed: the warehouse's incremental refresh asks for the rows changed since a time.
+    updated_at: Mapped[datetime] = mapped_column(index=True)
 
     area: Mapped[Area | None] = relationship()
     category: Mapped[Category | None] = relationship()
