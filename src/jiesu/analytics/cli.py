@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from jiesu.analytics.cli_forecast import backtest_cmd
+from jiesu.analytics.topics import candidates
 from jiesu.analytics.warehouse import Warehouse
 from jiesu.analytics.warnings import list_warnings, scan
-from jiesu.clikit import console, err_console, settings, unit_of_work
+from jiesu.city.service import city_context
+from jiesu.clikit import console, err_console, fail, settings, unit_of_work
+from jiesu.errors import JiesuError
 from jiesu.kit.clock import utcnow
 
 app = typer.Typer(
@@ -129,3 +133,36 @@ def warnings_cmd(
         console.print(f"#{r['id']} {r['kind']:19} {r['area']} · {r['category']}: {r['reason']}")
     if not rows:
         console.print("no open early warning")
+
+
+@app.command("topics")
+def topics_cmd(
+    month: str | None = typer.Option(None, "--month", help="YYYY-MM (default: last month)"),
+    top: int = typer.Option(10, "--top", min=1, max=100),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Monthly topic (每月一题) candidates with the parts of their score."""
+    s = settings()
+    wh = Warehouse(s.data_dir / "warehouse")
+    now = utcnow()
+    with unit_of_work(s) as session:
+        wh.refresh(session, now=now)
+        tz = city_context(session).tz
+        chosen = month or (now.astimezone(tz).date().replace(day=1) - timedelta(days=1)).strftime(
+            "%Y-%m"
+        )
+        try:
+            with wh.connect() as con:
+                found = candidates(con, chosen, top)
+        except JiesuError as exc:
+            fail(exc.message)
+    if as_json:
+        doc = {"month": chosen, "candidates": [c.as_dict() for c in found]}
+        console.print_json(json.dumps(doc, ensure_ascii=False))
+        return
+    console.print(f"monthly topic candidates for {chosen}:")
+    for i, c in enumerate(found, 1):
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in c.components.items())
+        console.print(f"{i:2}. {c.score:5.1f}  {c.name}  ({c.n} requests; {parts})")
+    if not found:
+        console.print("not enough requests that month to form a candidate")
