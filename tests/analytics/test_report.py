@@ -100,6 +100,8 @@ def test_monthly_numbers_match_the_operational_database(history: History) -> Non
     direct = rates_report(s, q, with_ontime=False).total
     assert report.rates is not None and report.rates["counts"] == direct.counts
     assert {u["code"] for u in report.ranking} == {"ST-110101001", "ST-110101008"}
+    # The monthly analysis proposes the month's topic candidates (one second-level category).
+    assert [(t["code"], t["n"]) for t in report.topics] == [("0101", 9)]
 
 
 def test_daily_and_weekly_spans(history: History) -> None:

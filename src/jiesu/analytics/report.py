@@ -18,9 +18,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jiesu.analytics.models import EarlyWarning
 from jiesu.analytics.periods import NAMES, ReportPeriod
+from jiesu.analytics.topics import candidates
 from jiesu.rates.compute import rates_report
 from jiesu.rates.query import build_query
 from jiesu.rates.rankings import ranking
@@ -72,6 +75,8 @@ class Report:
     returned: dict[str, int]
     rates: dict[str, Any] | None
     ranking: list[dict[str, Any]]
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    topics: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -269,6 +274,29 @@ def rate_sections(
     return {"counts": total.counts, **total.rates.model_dump()}, units
 
 
+def warning_section(session: Session, period: ReportPeriod) -> list[dict[str, Any]]:
+    """Early warnings whose span ends in the period, whatever was decided about them."""
+    rows = session.scalars(
+        select(EarlyWarning)
+        .where(EarlyWarning.last_day >= period.first, EarlyWarning.last_day <= period.last)
+        .order_by(EarlyWarning.score.desc())
+        .limit(20)
+    )
+    return [
+        {
+            "id": w.id,
+            "kind": w.kind,
+            "place": w.area.name if w.area else "全市",
+            "category": w.category.name if w.category else None,
+            "reason_zh": w.reason_zh,
+            "reason_en": w.reason_en,
+            "status": w.status,
+            "ticket": w.request.ticket if w.request else None,
+        }
+        for w in rows
+    ]
+
+
 def build_report(
     session: Session,
     con: duckdb.DuckDBPyConnection,
@@ -280,6 +308,10 @@ def build_report(
 ) -> Report:
     data = warehouse_sections(con, period, tz)
     rates, units = rate_sections(session, period, as_of=now)
+    # The monthly analysis proposes next month's topic; shorter reports are too short for it.
+    topics = (
+        [c.as_dict() for c in candidates(con, period.label, 5)] if period.kind == "monthly" else []
+    )
     notes = []
     if not data["total"]:
         notes.append("no request was received in this period")
@@ -298,6 +330,8 @@ def build_report(
         refreshed_at=refreshed_at,
         rates=rates,
         ranking=units,
+        warnings=warning_section(session, period),
+        topics=topics,
         notes=notes,
         **data,
     )

@@ -68,6 +68,11 @@ CSV_TABLES = {
         "emergency_items",
         ["ticket", "received_at", "category", "street", "status"],
     ),
+    "warnings.csv": (
+        "warnings",
+        ["id", "kind", "place", "category", "reason_zh", "status", "ticket"],
+    ),
+    "topics.csv": ("topics", ["code", "name", "score", "n", "units", "solved_share"]),
     "ranking.csv": (
         "ranking",
         ["rank", "code", "name", "score", "response", "resolution", "satisfaction", "rank_change"],
