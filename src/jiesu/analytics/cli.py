@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from jiesu.analytics.cli_forecast import backtest_cmd
+from jiesu.analytics.cli_hotspots import hotspots_cmd
 from jiesu.analytics.topics import candidates
 from jiesu.analytics.warehouse import Warehouse
 from jiesu.analytics.warnings import list_warnings, scan
@@ -21,6 +22,7 @@ app = typer.Typer(
     help="The warehouse (Parquet + DuckDB) and the analyses over it.", no_args_is_help=True
 )
 app.command("backtest")(backtest_cmd)
+app.command("hotspots")(hotspots_cmd)
 
 
 def warehouse_of_settings() -> Warehouse:

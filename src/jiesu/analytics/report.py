@@ -21,6 +21,7 @@ import duckdb
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jiesu.analytics.hot import hot_issues
 from jiesu.analytics.models import EarlyWarning
 from jiesu.analytics.periods import NAMES, ReportPeriod
 from jiesu.analytics.topics import candidates
@@ -76,6 +77,7 @@ class Report:
     rates: dict[str, Any] | None
     ranking: list[dict[str, Any]]
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    hot: list[dict[str, Any]] = field(default_factory=list)
     topics: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -308,6 +310,9 @@ def build_report(
 ) -> Report:
     data = warehouse_sections(con, period, tz)
     rates, units = rate_sections(session, period, as_of=now)
+    # Hot issues need the texts (operational database): the period's last seven days at most.
+    _, end = period.bounds(tz)
+    hot = hot_issues(session, end=end, days=min(period.days, 7), top=5)["groups"]
     # The monthly analysis proposes next month's topic; shorter reports are too short for it.
     topics = (
         [c.as_dict() for c in candidates(con, period.label, 5)] if period.kind == "monthly" else []
@@ -331,6 +336,7 @@ def build_report(
         rates=rates,
         ranking=units,
         warnings=warning_section(session, period),
+        hot=hot,
         topics=topics,
         notes=notes,
         **data,
