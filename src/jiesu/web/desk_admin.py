@@ -5,6 +5,7 @@ Every change goes through the same service the API and the CLI use."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,18 +18,22 @@ from jiesu.city.models import UNIT_KINDS, Area, Category, HandlingUnit
 from jiesu.city.service import counts
 from jiesu.deps import DB, ClockDep, write
 from jiesu.dispatch.learning import KIND as ROUTER_KIND
-from jiesu.dispatch.learning import activate_router
+from jiesu.dispatch.learning import activate_router, deactivate_router
+from jiesu.dispatch.learning import retrain as retrain_router
 from jiesu.dispatch.service import get_version
-from jiesu.errors import BadInput, JiesuError
+from jiesu.errors import BadInput, Conflict, JiesuError
 from jiesu.intake.models import Sensor, SensorRule
 from jiesu.intake.sensors import repository as sensor_repo
 from jiesu.intake.sensors.routing import route
+from jiesu.kit.clock import utcnow
 from jiesu.nlp import registry
 from jiesu.nlp.tables import ClassifierVersion
+from jiesu.nlp.training import retrain as retrain_category
 from jiesu.people.accounts import list_users, set_active
 from jiesu.people.models import ROLES, User
 from jiesu.people.service import Actor, create_user
 from jiesu.web import desk_admin_catalogue
+from jiesu.web.background import Work, jobs_of
 from jiesu.web.desk_rates import KIND_NAMES
 from jiesu.web.forms import FormErrors, form_dict
 from jiesu.web.render import render
@@ -251,11 +256,14 @@ async def _models_page(
     request: Request, db: DB, *, errors: FormErrors | None = None, status_code: int = 200
 ) -> HTMLResponse:
     rows = await db.run_sync(lambda s: registry.versions(s))
+    jobs = jobs_of(request.app)
     return render(
         request,
         "staff/admin_models.html",
         status_code=status_code,
         models=[ModelRow(r, _figures(r.metrics or {})) for r in rows],
+        jobs=[j for j in (jobs.get("category"), jobs.get(ROUTER_KIND)) if j is not None],
+        active_kinds={r.kind for r in rows if r.active},
         router_kind=ROUTER_KIND,
         errors=errors or FormErrors(),
         done=request.query_params.get("done", ""),
@@ -294,6 +302,63 @@ async def activate_model(
         errors.add("", message)
         return await _models_page(request, db, errors=errors, status_code=422)
     return RedirectResponse(f"/desk/admin/models?done={version}", status_code=303)
+
+
+TRAIN_KINDS = ("category", ROUTER_KIND)
+
+
+def _training(kind: str, policy: str, settings: Any, who: str) -> Work:
+    """The job that retrains ``kind`` from the city's own history (the CLI's service)."""
+
+    def work(s: Session, say: Callable[[str], None]) -> dict[str, Any]:
+        now = utcnow()
+        if kind == ROUTER_KIND:
+            return retrain_router(
+                s, data_dir=settings.data_dir, now=now, activate=policy, actor=who, progress=say
+            )
+        return retrain_category(
+            s, data_dir=settings.data_dir, now=now, activate=policy, actor=who, progress=say
+        )
+
+    return work
+
+
+@router.post("/desk/admin/models/train", response_class=HTMLResponse)
+async def train_model(request: Request, db: DB, actor: WebActor) -> Response:
+    """Train a new version from confirmed categories (classifier) or answered requests
+    (router), compare it with the one in use on the newest fifth, and activate per policy."""
+    need(actor, "admin")
+    values = await form_dict(request)
+    kind, policy = values.get("kind", ""), values.get("activate", "if-better")
+    errors = FormErrors()
+    if kind not in TRAIN_KINDS:
+        errors.add("kind", f"must be one of {', '.join(TRAIN_KINDS)}")
+    if policy not in ("if-better", "always", "never"):
+        errors.add("activate", "must be if-better, always or never")
+    if errors:
+        return await _models_page(request, db, errors=errors, status_code=422)
+    settings = request.app.state.settings
+    try:
+        jobs_of(request.app).start(
+            settings, kind, actor.name, _training(kind, policy, settings, actor.name)
+        )
+    except Conflict as exc:
+        errors.add("kind", exc.message)
+        return await _models_page(request, db, errors=errors, status_code=409)
+    return RedirectResponse("/desk/admin/models#jobs", status_code=303)
+
+
+@router.post("/desk/admin/models/deactivate", response_class=HTMLResponse)
+async def deactivate_model(request: Request, db: DB, actor: WebActor) -> Response:
+    """Back to the keyword classifier (category) or to catalogue-only dispatch (router)."""
+    need(actor, "admin")
+    kind = (await form_dict(request)).get("kind", "")
+    if kind not in TRAIN_KINDS:
+        raise BadInput("kind", f"must be one of {', '.join(TRAIN_KINDS)}")
+    await write(
+        db, lambda s: deactivate_router(s) if kind == ROUTER_KIND else registry.deactivate(s, kind)
+    )
+    return RedirectResponse(f"/desk/admin/models?done=off-{kind}", status_code=303)
 
 
 # ---------------------------------------------------------------- sensors
