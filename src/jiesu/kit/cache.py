@@ -40,3 +40,33 @@ class PerDatabase(Generic[T]):
 
     def clear(self) -> None:
         self._items.clear()
+
+
+class Recent(Generic[T]):
+    """Answers to heavy questions, kept for ``ttl_seconds`` by the question asked (a key the
+    caller builds: database, who asks, what is asked). Pages that use it say when the figures
+    were computed; a week-old month's rates do not change between two clicks."""
+
+    def __init__(self, ttl_seconds: float, max_items: int = 256):
+        self.ttl, self.max_items = ttl_seconds, max_items
+        self._items: dict[Any, tuple[float, T]] = {}
+        _every.append(self)  # type: ignore[arg-type]
+
+    def get(self, key: Any, build: Callable[[], T]) -> tuple[T, float]:
+        """The value and how many seconds ago it was computed."""
+        now = time.monotonic()
+        hit = self._items.get(key)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1], now - hit[0]
+        value = build()
+        if len(self._items) >= self.max_items:
+            # Drop the oldest: questions asked long ago are the least likely to come back.
+            del self._items[min(self._items, key=lambda k: self._items[k][0])]
+        self._items[key] = (now, value)
+        return value, 0.0
+
+    def drop(self, key: Any) -> None:
+        self._items.pop(key, None)
+
+    def clear(self) -> None:
+        self._items.clear()

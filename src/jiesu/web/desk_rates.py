@@ -9,7 +9,7 @@ page, the API and the exported file never disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from jiesu.city.models import UNIT_KINDS
 from jiesu.deps import DB, ClockDep
 from jiesu.errors import BadInput, JiesuError
+from jiesu.kit.cache import Recent
 from jiesu.people.service import Actor
 from jiesu.rates.compute import rates_report
 from jiesu.rates.definitions import Definitions
@@ -32,6 +33,9 @@ from jiesu.web.render import render
 from jiesu.web.session import WebActor, need
 
 router = APIRouter(include_in_schema=False)
+# A month's rates and ranking cost a scan of its requests; between two clicks they do not move.
+# The page says when they were computed; exports are always computed afresh.
+RECENT: Recent[tuple[RatesReport, Ranking]] = Recent(ttl_seconds=120)
 ROLES = ("supervisor", "analyst", "admin", "handler")
 KIND_NAMES: dict[str, tuple[str, str]] = {
     "street_office": ("街道乡镇", "street offices"),
@@ -96,20 +100,35 @@ def drill(by: str, code: str) -> str | None:
 @router.get("/desk/rates", response_class=HTMLResponse)
 async def rates_page(request: Request, db: DB, actor: WebActor, clock: ClockDep) -> HTMLResponse:
     need(actor, *ROLES)
-    q = {k: v for k, v in request.query_params.items() if v}
+    q = {k: v for k, v in request.query_params.items() if v and k != "fresh"}
+    fresh = request.query_params.get("fresh") == "1"
     asked = Asked.of(q)
     defs = definitions(request)
     now = clock.now()
     errors = FormErrors()
 
-    def work(s: Session) -> tuple[RatesReport, Ranking]:
+    def work(s: Session) -> tuple[tuple[RatesReport, Ranking], float]:
         asked.check()
-        return _report(s, actor, now, defs, asked), _rank(s, actor, now, defs, asked)
+        key = (
+            str(s.get_bind().engine.url),
+            actor.role,
+            actor.unit_id,
+            asked,
+            repr(sorted(defs.as_dict().items())),
+        )
+
+        def build() -> tuple[RatesReport, Ranking]:
+            return _report(s, actor, now, defs, asked), _rank(s, actor, now, defs, asked)
+
+        if fresh:
+            RECENT.drop(key)
+        return RECENT.get(key, build)
 
     report: RatesReport | None = None
     ranked: Ranking | None = None
+    age = 0.0
     try:
-        report, ranked = await db.run_sync(work)
+        (report, ranked), age = await db.run_sync(work)
     except JiesuError as exc:
         # A refusal of another unit's figures is a 403 page, not a form error to correct.
         if exc.status_code != 422:
@@ -128,6 +147,7 @@ async def rates_page(request: Request, db: DB, actor: WebActor, clock: ClockDep)
         bys=BY_NAMES,
         drill=drill,
         export_query=_export_query(q),
+        computed_at=now - timedelta(seconds=age),
     )
 
 
