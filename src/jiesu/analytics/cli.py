@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from jiesu.analytics.cli_forecast import backtest_cmd
 from jiesu.analytics.cli_hotspots import hotspots_cmd
+from jiesu.analytics.health import INDICATORS, health_check
 from jiesu.analytics.topics import candidates
 from jiesu.analytics.warehouse import Warehouse
 from jiesu.analytics.warnings import list_warnings, scan
@@ -168,3 +169,38 @@ def topics_cmd(
         console.print(f"{i:2}. {c.score:5.1f}  {c.name}  ({c.n} requests; {parts})")
     if not found:
         console.print("not enough requests that month to form a candidate")
+
+
+@app.command("health")
+def health_cmd(
+    month: str | None = typer.Option(None, "--month", help="YYYY-MM (default: last month)"),
+    level: str = typer.Option("district", "--level", help="district | street | community | grid"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """City health check (城市体检): indicators per area with change and rank (1 = worst)."""
+    s = settings()
+    wh = Warehouse(s.data_dir / "warehouse")
+    now = utcnow()
+    with unit_of_work(s) as session:
+        wh.refresh(session, now=now)
+        tz = city_context(session).tz
+        chosen = month or (now.astimezone(tz).date().replace(day=1) - timedelta(days=1)).strftime(
+            "%Y-%m"
+        )
+        try:
+            with wh.connect() as con:
+                areas = health_check(con, chosen, level=level)
+        except JiesuError as exc:
+            fail(exc.message)
+    if as_json:
+        doc = {"month": chosen, "level": level, "areas": [a.as_dict() for a in areas]}
+        console.print_json(json.dumps(doc, ensure_ascii=False))
+        return
+    console.print(f"city health check {chosen}, by {level} (rank 1 = worst):")
+    for a in areas:
+        parts = ", ".join(
+            f"{k} {a.values[k]:.3g} (#{a.ranks[k]})" for k in INDICATORS if a.values[k] is not None
+        )
+        console.print(f"  {a.name}: {parts}")
+    if not areas:
+        console.print("no request that month")

@@ -21,6 +21,7 @@ import duckdb
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jiesu.analytics.health import health_check
 from jiesu.analytics.hot import hot_issues
 from jiesu.analytics.models import EarlyWarning
 from jiesu.analytics.periods import NAMES, ReportPeriod
@@ -79,6 +80,7 @@ class Report:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     hot: list[dict[str, Any]] = field(default_factory=list)
     topics: list[dict[str, Any]] = field(default_factory=list)
+    health: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -314,9 +316,8 @@ def build_report(
     _, end = period.bounds(tz)
     hot = hot_issues(session, end=end, days=min(period.days, 7), top=5)["groups"]
     # The monthly analysis proposes next month's topic; shorter reports are too short for it.
-    topics = (
-        [c.as_dict() for c in candidates(con, period.label, 5)] if period.kind == "monthly" else []
-    )
+    monthly = period.kind == "monthly"
+    topics = [c.as_dict() for c in candidates(con, period.label, 5)] if monthly else []
     notes = []
     if not data["total"]:
         notes.append("no request was received in this period")
@@ -338,6 +339,7 @@ def build_report(
         warnings=warning_section(session, period),
         hot=hot,
         topics=topics,
+        health=[a.as_dict() for a in health_check(con, period.label)] if monthly else [],
         notes=notes,
         **data,
     )
