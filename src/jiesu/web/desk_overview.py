@@ -9,8 +9,10 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from jiesu.analytics.models import EarlyWarning
 from jiesu.city.service import city_context
 from jiesu.deps import DB, ClockDep
 from jiesu.web.render import render
@@ -91,11 +93,19 @@ async def overview(request: Request, db: DB, actor: WebActor, clock: ClockDep) -
     need(actor, *ROLES)
     now = clock.now()
 
-    def work(s: Session) -> tuple[LiveCounts, list[StreetHeat], HotIssues]:
+    def work(s: Session) -> tuple[LiveCounts, list[StreetHeat], HotIssues, int]:
         tz = city_context(s).tz
-        return live_counts(s, now=now, tz=tz), street_heat(s, now=now), hot_issues(s, now=now)
+        warnings = s.scalar(
+            select(func.count()).select_from(EarlyWarning).where(EarlyWarning.status == "open")
+        )
+        return (
+            live_counts(s, now=now, tz=tz),
+            street_heat(s, now=now),
+            hot_issues(s, now=now),
+            int(warnings or 0),
+        )
 
-    counts, streets, hot = await db.run_sync(work)
+    counts, streets, hot, open_warnings = await db.run_sync(work)
     return render(
         request,
         "staff/overview.html",
@@ -105,4 +115,5 @@ async def overview(request: Request, db: DB, actor: WebActor, clock: ClockDep) -
         points=heat_points(streets),
         heat_days=HEAT_DAYS,
         hot=hot,
+        open_warnings=open_warnings,
     )
