@@ -104,5 +104,16 @@ def test_the_api_and_the_desk(history: History, db_url: str, tmp_path: Path) -> 
         page = client.get("/desk/heat?from=2026-10-01&to=2026-11-30&bucket=month&level=street")
         assert page.status_code == 200 and 'data-area="110101001"' in page.text
         assert "<strong>15</strong>" in page.text
+        # No polygons in the factory city: dots at the centres, no choropleth.
+        assert '"polygons": null' in page.text
+        street = h.session.scalars(select(Area).where(Area.code == "110101001")).one()
+        street.geometry = {
+            "type": "Polygon",
+            "coordinates": [[[116.39, 39.91], [116.41, 39.91], [116.41, 39.93], [116.39, 39.91]]],
+        }
+        h.session.commit()
+        shaped = client.get("/desk/heat?from=2026-10-01&to=2026-11-30&level=street").text
+        assert '"polygons": {"type": "FeatureCollection"' in shaped
+        assert '"properties": {"name": "110101001"}' in shaped
         wrong = client.get("/desk/heat?from=2026-10-40")
         assert wrong.status_code == 422 and 'id="err-from"' in wrong.text
