@@ -65,4 +65,3 @@ def test_one_problem_at_one_street_is_one_hot_issue(session: Session) -> None:
     assert group["title"].startswith("东华门街道") and "油烟" in group["title"]
     # A week later nothing of it is in the window.
     assert hot_issues(session, end=T0 + timedelta(days=20), days=7)["groups"] == []
-

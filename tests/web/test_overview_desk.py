@@ -85,7 +85,8 @@ def test_overview_page_numbers_link_to_their_requests(
     assert figs["returned"] == ("/desk/requests?status=returned", 1)
     assert figs["awaiting_callback"] == ("/desk/requests?status=replied", 1)
     assert figs["merged_today"][1] == 1 and figs["received_today"][1] == 2
-    assert "overdue=1" in figs["handling_overdue"][0] and figs["handling_overdue"][1] == 1
+    assert "overdue=handling" in figs["handling_overdue"][0] and figs["handling_overdue"][1] == 1
+    assert "overdue=response" in figs["response_late"][0] and figs["response_late"][1] == 0
     # The links open lists the request list really filters that way.
     sup = browser("sup")
     listed = sup.client.get(figs["returned"][0]).text
@@ -94,6 +95,8 @@ def test_overview_page_numbers_link_to_their_requests(
     late = sup.client.get(figs["handling_overdue"][0]).text
     assert f'data-ticket="{r["late"].ticket}"' in late
     assert f'data-ticket="{r["back"].ticket}"' not in late
+    # Each kind of lateness has its own list: nothing is late to accept here.
+    assert "data-ticket=" not in sup.client.get(figs["response_late"][0]).text
     opened = sup.client.get(figs["open"][0]).text
     assert opened.count("data-ticket=") == 4
 

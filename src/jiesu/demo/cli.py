@@ -11,6 +11,8 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from jiesu.analytics.library import produce_due
+from jiesu.analytics.warnings import list_warnings
 from jiesu.city.cli import DEMO_PACK
 from jiesu.city.models import City, HandlingUnit
 from jiesu.city.pack import read_pack
@@ -95,6 +97,14 @@ def demo(
         elif requests:
             _seed(session, requests, seed)
         run_tick(session, now=utcnow())
+    with unit_of_work(s) as session:
+        # The analysis desks open on data: warehouse, early warnings and the due reports.
+        made = produce_due(session, s.data_dir, now=utcnow())
+        open_warnings = len(list_warnings(session))
+    console.print(
+        f"analysis: {open_warnings} open early warning(s); reports written: "
+        + (", ".join(f"{p.kind} {p.label}" for p in made) or "none due")
+    )
     _print_logins(logins, host, port)
     console.print(
         f"Open311 GeoReport v2: http://{host}:{port}/open311/v2/discovery.json  "

@@ -160,10 +160,13 @@ class Simulator:
             specialists or list(idx.street_office.values())
         )
 
-    def run(self, received_at: datetime, number: int) -> ServiceRequest:
+    def run(self, received_at: datetime, number: int, story: Story | None = None) -> ServiceRequest:
         rng, idx = self.rng, self.index
-        leaf = rng.choices(idx.leaves, weights=idx.leaf_weights)[0]
-        area, place = rng.choice(idx.places)
+        if story is not None:
+            leaf, (area, place) = story.leaf, story.place
+        else:
+            leaf = rng.choices(idx.leaves, weights=idx.leaf_weights)[0]
+            area, place = rng.choice(idx.places)
         composed = texts.compose_request(rng, idx.refs[leaf.id], place)
         name, phone = texts.synthetic_person(rng)
         channel = rng.choices([c for c, _ in CHANNEL_MIX], weights=[w for _, w in CHANNEL_MIX])[0]
@@ -280,6 +283,52 @@ class Simulator:
         self._act(req, "close", desk["operator"], t + timedelta(minutes=rng.uniform(1, 30)))
 
 
+@dataclass(frozen=True)
+class Story:
+    """A problem planted in the synthetic history so that the analysis has something real to
+    find: a surge of one kind at one street in the last week (a cold snap and the heating), and
+    the same problem at one community month after month."""
+
+    name: str
+    leaf: Category
+    place: tuple[Area, texts.PlaceRef]
+
+
+def _leaf_named(index: CityIndex, words: tuple[str, ...], fallback: int) -> Category:
+    for leaf in index.leaves:
+        if any(w in leaf.name for w in words):
+            return leaf
+    ranked = sorted(range(len(index.leaves)), key=lambda i: -index.leaf_weights[i])
+    return index.leaves[ranked[min(fallback, len(ranked) - 1)]]
+
+
+def story_times(
+    rng: random.Random, index: CityIndex, n: int, now: datetime, tz: ZoneInfo
+) -> list[tuple[datetime, Story]]:
+    """About one request in twenty-five goes to the planted stories (none for tiny demos)."""
+    if n < 400 or not index.places:
+        return []
+    streets = [p for p in index.places if p[0].level == "street"] or index.places
+    communities = [p for p in streets if p[1].community] or streets
+    surge = Story(
+        "surge", _leaf_named(index, ("采暖", "供暖", "暖气", "供热"), 0), rng.choice(streets)
+    )
+    recurring = Story("recurring", _leaf_named(index, ("噪音", "扰民"), 1), rng.choice(communities))
+    today = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    out: list[tuple[datetime, Story]] = []
+    k = min(n // 25, 60)
+    for i in range(k):  # the last seven complete days, evenly
+        day = today - timedelta(days=7 - i % 7)
+        out.append((day + timedelta(hours=rng.uniform(7, 22)), surge))
+    month = today.replace(day=1)
+    for _ in range(4):  # each of the last four complete months, three times
+        month = (month - timedelta(days=1)).replace(day=1)
+        for _ in range(3):
+            out.append((month + timedelta(days=rng.randrange(27), hours=rng.uniform(8, 20)),
+                        recurring))  # fmt: skip
+    return out
+
+
 def received_times(
     rng: random.Random, n: int, now: datetime, tz: ZoneInfo, days: int = 365
 ) -> list[datetime]:
@@ -331,8 +380,14 @@ def seed_history(
     index = index_city(session, rng)
     sim = Simulator(session, ctx, index, rng, now, desk, unit_actors(session, now))
     stats = SeedStats()
-    for i, received_at in enumerate(received_times(rng, n, now, ctx.tz), start=1):
-        req = sim.run(received_at, i)
+    stories = story_times(rng, index, n, now, ctx.tz)
+    planned: list[tuple[datetime, Story | None]] = [
+        (t, None) for t in received_times(rng, n - len(stories), now, ctx.tz)
+    ]
+    planned += [(min(t, now - timedelta(minutes=1)), st) for t, st in stories]
+    planned.sort(key=lambda x: x[0])
+    for i, (received_at, story) in enumerate(planned, start=1):
+        req = sim.run(received_at, i, story)
         stats.requests += 1
         stats.events += req.event_count
         stats.by_status[req.status] += 1

@@ -100,6 +100,7 @@ def _filter(s: Session, actor: Actor, q: dict[str, str]) -> RequestFilter:
         status=[v for v in q.get("status", "").split(",") if v] or None,
         q=q.get("q") or None,
         overdue=True if q.get("overdue") == "1" else None,
+        late=q.get("overdue") if q.get("overdue") in ("response", "handling") else None,
     )
     if q.get("category_confirmed") == "0":
         f.category_confirmed = False

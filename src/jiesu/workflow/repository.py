@@ -21,6 +21,8 @@ class RequestFilter:
     channel: list[str] | None = None
     urgency: list[str] | None = None
     overdue: bool | None = None
+    # Only one kind of lateness: "response" (not accepted in time) or "handling" (not done).
+    late: str | None = None
     received_from: datetime | None = None
     received_to: datetime | None = None
     q: str | None = None
@@ -55,6 +57,10 @@ def _where(stmt: Select, f: RequestFilter) -> Select:  # type: ignore[type-arg]
     if f.overdue is not None:
         late = or_(R.response_overdue.is_(True), R.handling_overdue.is_(True))
         stmt = stmt.where(late if f.overdue else ~late)
+    if f.late == "response":
+        stmt = stmt.where(R.response_overdue.is_(True))
+    elif f.late == "handling":
+        stmt = stmt.where(R.handling_overdue.is_(True))
     if f.received_from is not None:
         stmt = stmt.where(R.received_at >= f.received_from)
     if f.received_to is not None:
