@@ -52,12 +52,14 @@ def figures(c: LiveCounts) -> list[Figure]:
     open_ = ",".join(OPEN)
     # Each late figure opens the list of its own kind of lateness.
     handling_late = requests_link(status=open_, overdue="handling")
-    response_late = requests_link(status=open_, overdue="response")
+    late_to_accept = requests_link(status=open_, overdue="response")
     return [
         Figure("open", "办理中诉求", "open requests", c.open, requests_link(status=open_)),
         Figure("received_today", "今日受理", "received today", c.received_today, "/desk/requests"),
         Figure("handling_overdue", "办理超时", "overdue", c.handling_overdue, handling_late, "bad"),
-        Figure("response_late", "签收超时", "response late", c.response_late, response_late, "warn"),
+        Figure(
+            "response_late", "签收超时", "response late", c.response_late, late_to_accept, "warn"
+        ),
         Figure("returned", "退单待派", "returned", c.returned, requests_link(status="returned")),
         Figure(
             "awaiting_callback",
