@@ -13,6 +13,7 @@ from jiesu.web import (
     call_desk,
     citizen,
     desk_admin,
+    desk_admin_pack,
     desk_dispatch,
     desk_heat,
     desk_hot,
@@ -51,6 +52,7 @@ for _r in (
     desk_topics.router,
     desk_warnings.router,
     desk_admin.router,
+    desk_admin_pack.router,
     desk_dispatch.router,
     desk_unit.router,
 ):
