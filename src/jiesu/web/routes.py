@@ -14,6 +14,7 @@ from jiesu.web import (
     citizen,
     desk_admin,
     desk_admin_pack,
+    desk_admin_sensors,
     desk_dispatch,
     desk_heat,
     desk_hot,
@@ -53,6 +54,7 @@ for _r in (
     desk_warnings.router,
     desk_admin.router,
     desk_admin_pack.router,
+    desk_admin_sensors.router,
     desk_dispatch.router,
     desk_unit.router,
 ):
