@@ -115,5 +115,14 @@ def test_the_api_and_the_desk(history: History, db_url: str, tmp_path: Path) -> 
         shaped = client.get("/desk/heat?from=2026-10-01&to=2026-11-30&level=street").text
         assert '"polygons": {"type": "FeatureCollection"' in shaped
         assert '"properties": {"name": "110101001"}' in shaped
+        # A refresh brings a new request into the next view (answers are kept per refresh).
+        from factories import make_request
+
+        url = "/desk/heat?from=2026-10-01&to=2026-12-31&bucket=month&level=street"
+        assert "<strong>15</strong>" in client.get(url).text
+        make_request(h.session, h.world, h.clock.now(), area="110101001")
+        h.session.commit()
+        h.wh.refresh(h.session, now=h.clock.now())
+        assert "<strong>16</strong>" in client.get(url).text
         wrong = client.get("/desk/heat?from=2026-10-40")
         assert wrong.status_code == 422 and 'id="err-from"' in wrong.text

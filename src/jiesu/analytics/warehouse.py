@@ -221,6 +221,8 @@ class Warehouse:
                     "requests_since": (now - SAFETY).isoformat(),
                     "events_since": (now - SAFETY).isoformat(),
                     "refreshed_at": now.isoformat(),
+                    # Bumped by every refresh: a key for answers computed from this content.
+                    "refresh_no": int(state.get("refresh_no") or 0) + 1,
                     "rows": counts,
                 }
             )

@@ -20,12 +20,14 @@ from jiesu.city.models import Area
 from jiesu.city.service import city_context
 from jiesu.deps import DB, ClockDep
 from jiesu.errors import BadInput, JiesuError
+from jiesu.kit.cache import Recent
 from jiesu.web.forms import FormErrors
 from jiesu.web.render import render
 from jiesu.web.requests import pickers
 from jiesu.web.session import WebActor, need
 
 router = APIRouter(include_in_schema=False)
+ANSWERS: Recent[HeatData] = Recent(ttl_seconds=3600)
 ROLES = ("supervisor", "analyst", "admin")
 DEFAULT_DAYS = 84  # twelve weeks: a season's trend at a glance
 LEVEL_NAMES = {
@@ -88,8 +90,14 @@ async def heat_desk(request: Request, db: DB, actor: WebActor, clock: ClockDep) 
             values.get("bucket") or "week",
             values.get("category") or None,
         )
-        with wh.connect() as con:
-            data = heat(con, q)
+        # The warehouse changes only when it is refreshed: its refresh number keys the answer.
+        key = (str(wh.root), q, wh.state().get("refresh_no"))
+
+        def build() -> HeatData:
+            with wh.connect() as con:
+                return heat(con, q)
+
+        data, _ = ANSWERS.get(key, build)
         return {
             "data": data,
             "chart": _chart_data(data, _polygons(s, q.level)),

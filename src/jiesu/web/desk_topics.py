@@ -11,17 +11,27 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from jiesu.analytics.topics import WEIGHTS, adopt, adopted, candidates, follow_up, month_span
+from jiesu.analytics.topics import (
+    WEIGHTS,
+    Candidate,
+    adopt,
+    adopted,
+    candidates,
+    follow_up,
+    month_span,
+)
 from jiesu.analytics.warehouse import Warehouse
 from jiesu.city.service import city_context
 from jiesu.deps import DB, ClockDep, write
 from jiesu.errors import BadInput, JiesuError
+from jiesu.kit.cache import Recent
 from jiesu.web.forms import FormErrors, form_dict
 from jiesu.web.render import render
 from jiesu.web.requests import pickers
 from jiesu.web.session import WebActor, need
 
 router = APIRouter(include_in_schema=False)
+CANDIDATES: Recent[list[Candidate]] = Recent(ttl_seconds=3600)
 ROLES = ("supervisor", "analyst", "admin")
 
 
@@ -49,7 +59,9 @@ async def _page(
         last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
         month = _month(query, last_month)
         with wh.connect() as con:
-            cands = candidates(con, month)
+            # The warehouse changes only when refreshed: its refresh number keys the candidates.
+            key = (str(wh.root), month, wh.state().get("refresh_no"))
+            cands, _ = CANDIDATES.get(key, lambda: candidates(con, month))
             topics = [(t, follow_up(con, s, t, upto=today)) for t in adopted(s)]
         taken = {(t.month, t.category_id) for t, _ in topics}
         return {
