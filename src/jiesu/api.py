@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from alembic.runtime.migration import MigrationContext
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from jiesu.analytics.endpoints import router as analytics
 from jiesu.city.endpoints import router as city
+from jiesu.db.migrate import head_revision
 from jiesu.dispatch.endpoints import router as dispatch
 from jiesu.intake.endpoints import router as intake
 from jiesu.intake.public import router as public
@@ -33,4 +38,29 @@ for router in (
 
 @api.get("/health", tags=["meta"])
 async def health() -> dict[str, str]:
+    """The process answers (liveness)."""
     return {"status": "ok"}
+
+
+@api.get(
+    "/ready",
+    tags=["meta"],
+    responses={503: {"description": "the database cannot be reached or its schema is old"}},
+)
+async def ready(request: Request) -> JSONResponse:
+    """The service can do its work (readiness): the database answers and its schema is the
+    one this version expects. A load balancer sends no traffic to a process answering 503."""
+    expected = head_revision()
+    try:
+        async with request.app.state.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+            found = await conn.run_sync(
+                lambda c: MigrationContext.configure(c).get_current_revision()
+            )
+    except (OSError, SQLAlchemyError) as exc:
+        reason = f"database unreachable: {type(exc).__name__}"
+        return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
+    if found != expected:
+        reason = f"database schema is {found}, this version needs {expected}: jiesu db upgrade"
+        return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
+    return JSONResponse({"status": "ready", "schema": found})

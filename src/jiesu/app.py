@@ -20,6 +20,7 @@ from jiesu.api import api
 from jiesu.config import Settings
 from jiesu.db.engine import make_async_engine, make_async_sessionmaker
 from jiesu.errors import JiesuError
+from jiesu.headers import SecurityHeaders
 from jiesu.intake.open311.endpoints import router as open311_router
 from jiesu.intake.sensors.listener import start_listener_thread
 from jiesu.jobs import produce_due_reports, run_tick
@@ -176,4 +177,5 @@ def create_app(
     app.include_router(api)
     app.include_router(open311_router)
     web.mount(app)
+    app.add_middleware(SecurityHeaders)
     return app

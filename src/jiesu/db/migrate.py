@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -37,3 +38,11 @@ def current(url: str) -> str | None:
         rev = MigrationContext.configure(conn).get_current_revision()
     engine.dispose()
     return rev
+
+
+@cache
+def head_revision() -> str | None:
+    """The newest migration this version ships (what a ready database must be at)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
