@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from jiesu.deps import DB, ClockDep, CurrentActor
+from jiesu.errors import NotAuthenticated
 from jiesu.people.service import authenticate, issue_token
 
 router = APIRouter(tags=["people"])
@@ -40,11 +41,15 @@ async def token(
     now = clock.now()
 
     def work(s: Session) -> TokenOut:
-        user = authenticate(s, form.username, form.password)
+        user = authenticate(s, form.username, form.password, now=now)
         tok = issue_token(s, user, now=now, name="login", ttl=TOKEN_TTL)
         return TokenOut(access_token=tok, username=user.username, role=user.role)
 
-    out = await db.run_sync(work)
+    try:
+        out = await db.run_sync(work)
+    except NotAuthenticated:
+        await db.commit()  # the wrong password is counted towards the lockout
+        raise
     await db.commit()
     return out
 

@@ -25,6 +25,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255), default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # Sign-in throttling: consecutive wrong passwords, and until when the account refuses any.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
 
     unit: Mapped[HandlingUnit | None] = relationship()
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from jiesu.deps import DB, ClockDep
 from jiesu.errors import NotAuthenticated
-from jiesu.people.service import authenticate, issue_token, revoke_token
+from jiesu.people.service import AccountLocked, authenticate, issue_token, revoke_token
 from jiesu.web.forms import FormErrors, form_dict
 from jiesu.web.render import LANG_COOKIE, VIEW_COOKIE, render, safe_next
 from jiesu.web.session import HOME, SESSION_COOKIE, SESSION_TTL, WebActor
@@ -47,13 +47,17 @@ async def login(request: Request, db: DB, clock: ClockDep) -> Response:
         now = clock.now()
 
         def work(s: Session) -> tuple[str, str]:
-            user = authenticate(s, username, password)
+            user = authenticate(s, username, password, now=now)
             return issue_token(s, user, now=now, name="web", ttl=SESSION_TTL), user.role
 
         try:
             token, role = await db.run_sync(work)
             await db.commit()
+        except AccountLocked as exc:
+            await db.commit()
+            errors.add("password", "密码错误次数过多，账号已暂时锁定，请15分钟后再试", exc.message)
         except NotAuthenticated:
+            await db.commit()  # the wrong password is counted towards the lockout
             errors.add("password", "用户名或密码错误", "wrong username or password")
         else:
             target = safe_next(values.get("next"), HOME.get(role, "/"))
