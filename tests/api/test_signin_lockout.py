@@ -45,3 +45,17 @@ def test_lockout_after_repeated_wrong_passwords(
     session.expire_all()
     user = session.query(User).filter_by(username="disp").one()
     assert user.failed_logins == 0 and user.locked_until is None
+
+
+def test_switching_an_account_back_on_lifts_the_lock(api: Api, session: Session) -> None:
+    from jiesu.people.accounts import set_active
+
+    for _ in range(MAX_FAILED_LOGINS):
+        assert _token(api.client, "h1", "wrong") == 401
+    assert _token(api.client, "h1", "password-123") == 401
+    session.expire_all()
+    admin = api.world.actor("admin")
+    set_active(session, "h1", False, by=admin)
+    set_active(session, "h1", True, by=admin)
+    session.commit()
+    assert _token(api.client, "h1", "password-123") == 200

@@ -31,5 +31,8 @@ def set_active(session: Session, username: str, active: bool, *, by: Actor) -> U
         # The last admin switching themselves off would leave nobody to switch them on.
         raise BadInput("active", "you cannot switch off your own account")
     user.active = active
+    if active:
+        # Switching an account back on is also how an admin lifts a sign-in lockout at once.
+        user.failed_logins, user.locked_until = 0, None
     session.flush()
     return user
