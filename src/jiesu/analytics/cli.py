@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from collections.abc import Callable
+from typing import TypeVar
 
 import typer
+from duckdb import DuckDBPyConnection
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from jiesu.analytics.cli_forecast import backtest_cmd
 from jiesu.analytics.cli_hotspots import hotspots_cmd
 from jiesu.analytics.health import INDICATORS, health_check
+from jiesu.analytics.periods import report_period
 from jiesu.analytics.topics import candidates
 from jiesu.analytics.warehouse import Warehouse
 from jiesu.analytics.warnings import list_warnings, scan
@@ -18,6 +21,8 @@ from jiesu.city.service import city_context
 from jiesu.clikit import console, err_console, fail, settings, unit_of_work
 from jiesu.errors import JiesuError
 from jiesu.kit.clock import utcnow
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="The warehouse (Parquet + DuckDB) and the analyses over it.", no_args_is_help=True
@@ -138,6 +143,23 @@ def warnings_cmd(
         console.print("no open early warning")
 
 
+def _ask_month(month: str | None, ask: Callable[[DuckDBPyConnection, str], T]) -> tuple[str, T]:
+    """Refresh the warehouse, then ask it about ``month`` (default: the last complete one, as
+    the monthly report takes it); a refused question is a clear message and exit code 1."""
+    s = settings()
+    wh = Warehouse(s.data_dir / "warehouse")
+    now = utcnow()
+    with unit_of_work(s) as session:
+        wh.refresh(session, now=now)
+        today = now.astimezone(city_context(session).tz).date()
+        chosen = month or report_period("monthly", None, today=today).label
+        try:
+            with wh.connect() as con:
+                return chosen, ask(con, chosen)
+        except JiesuError as exc:
+            fail(exc.message)
+
+
 @app.command("topics")
 def topics_cmd(
     month: str | None = typer.Option(None, "--month", help="YYYY-MM (default: last month)"),
@@ -145,20 +167,7 @@ def topics_cmd(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Monthly topic (每月一题) candidates with the parts of their score."""
-    s = settings()
-    wh = Warehouse(s.data_dir / "warehouse")
-    now = utcnow()
-    with unit_of_work(s) as session:
-        wh.refresh(session, now=now)
-        tz = city_context(session).tz
-        chosen = month or (now.astimezone(tz).date().replace(day=1) - timedelta(days=1)).strftime(
-            "%Y-%m"
-        )
-        try:
-            with wh.connect() as con:
-                found = candidates(con, chosen, top)
-        except JiesuError as exc:
-            fail(exc.message)
+    chosen, found = _ask_month(month, lambda con, m: candidates(con, m, top))
     if as_json:
         doc = {"month": chosen, "candidates": [c.as_dict() for c in found]}
         console.print_json(json.dumps(doc, ensure_ascii=False))
@@ -178,20 +187,7 @@ def health_cmd(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """City health check (城市体检): indicators per area with change and rank (1 = worst)."""
-    s = settings()
-    wh = Warehouse(s.data_dir / "warehouse")
-    now = utcnow()
-    with unit_of_work(s) as session:
-        wh.refresh(session, now=now)
-        tz = city_context(session).tz
-        chosen = month or (now.astimezone(tz).date().replace(day=1) - timedelta(days=1)).strftime(
-            "%Y-%m"
-        )
-        try:
-            with wh.connect() as con:
-                areas = health_check(con, chosen, level=level)
-        except JiesuError as exc:
-            fail(exc.message)
+    chosen, areas = _ask_month(month, lambda con, m: health_check(con, m, level=level))
     if as_json:
         doc = {"month": chosen, "level": level, "areas": [a.as_dict() for a in areas]}
         console.print_json(json.dumps(doc, ensure_ascii=False))

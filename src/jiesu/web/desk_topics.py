@@ -4,13 +4,13 @@ did its volume fall?"""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from jiesu.analytics.periods import report_period
 from jiesu.analytics.topics import (
     WEIGHTS,
     Candidate,
@@ -56,8 +56,7 @@ async def _page(
 
     def work(s: Session) -> dict[str, Any]:
         today = clock.now().astimezone(city_context(s).tz).date()
-        last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
-        month = _month(query, last_month)
+        month = _month(query, report_period("monthly", None, today=today).label)
         with wh.connect() as con:
             # The warehouse changes only when refreshed: its refresh number keys the candidates.
             key = (str(wh.root), month, wh.state().get("refresh_no"))
