@@ -24,6 +24,8 @@ class ApiKey(Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked: Mapped[bool] = mapped_column(default=False)
+    # Requests per minute this client may make; none = the server's default (settings).
+    rate_per_minute: Mapped[int | None]
 
 
 class Open311Token(Base):

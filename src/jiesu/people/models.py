@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from jiesu.city.models import HandlingUnit
+from jiesu.city.models import Area, HandlingUnit
 from jiesu.db.base import Base
 
 ROLES = ("citizen", "operator", "dispatcher", "handler", "supervisor", "analyst", "admin")
@@ -28,8 +28,16 @@ class User(Base):
     # Sign-in throttling: consecutive wrong passwords, and until when the account refuses any.
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None]
+    # Second factor (RFC 6238 TOTP): the shared secret once enrolment is confirmed, and the last
+    # time step accepted, so a code seen over someone's shoulder cannot be used a second time.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_pending: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None]
+    # A district supervisor (or analyst) sees only requests in this area's subtree; none = city.
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
 
     unit: Mapped[HandlingUnit | None] = relationship()
+    area: Mapped[Area | None] = relationship()
 
 
 class ApiToken(Base):
@@ -45,5 +53,8 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
     revoked: Mapped[bool] = mapped_column(default=False)
+    # Space-separated scopes ("requests:read requests:write"); none = all the user's role allows
+    # (sign-in tokens). A token for a script gets only what the script needs.
+    scopes: Mapped[str | None] = mapped_column(String(255))
 
     user: Mapped[User] = relationship()
