@@ -12,6 +12,7 @@ from jiesu.analytics.endpoints import router as analytics
 from jiesu.city.endpoints import router as city
 from jiesu.db.migrate import head_revision
 from jiesu.dispatch.endpoints import router as dispatch
+from jiesu.errors import error_responses
 from jiesu.intake.endpoints import router as intake
 from jiesu.intake.public import router as public
 from jiesu.loop.endpoints import router as loop
@@ -20,7 +21,17 @@ from jiesu.people.endpoints import router as people
 from jiesu.rates.endpoints import router as rates
 from jiesu.workflow.endpoints import router as workflow
 
-api = APIRouter(prefix="/api/v1")
+# What any route may answer before its own checks run.
+api = APIRouter(
+    prefix="/api/v1",
+    responses=error_responses(
+        {
+            400: "the body could not be read (not UTF-8, or a broken form)",
+            413: "the body is larger than the server accepts (JIESU_MAX_BODY_BYTES)",
+            422: "a field or parameter is wrong; names it",
+        }
+    ),
+)
 for router in (
     people,
     intake,

@@ -14,12 +14,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException
 
 from jiesu import __version__
 from jiesu.api import api
+from jiesu.bodylimit import BodyLimit
 from jiesu.config import Settings
 from jiesu.db.engine import make_async_engine, make_async_sessionmaker
-from jiesu.errors import JiesuError
+from jiesu.errors import JiesuError, Refused
 from jiesu.headers import SecurityHeaders
 from jiesu.intake.open311.endpoints import router as open311_router
 from jiesu.intake.sensors.listener import start_listener_thread
@@ -52,6 +54,15 @@ async def _jiesu_error(request: Request, exc: Exception) -> Response:
     if web.is_web(request):
         return web.error_page(request, exc)
     return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    # The framework's refusals (unknown path or method, unreadable or too large body) in the
+    # one error shape, not Starlette's {"detail": ...}.
+    assert isinstance(exc, HTTPException)
+    response = await _jiesu_error(request, Refused(exc.status_code, str(exc.detail), exc.headers))
+    response.headers.update(exc.headers or {})
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -174,8 +185,12 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ValidationError, _validation_error)
     app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(HTTPException, _http_error)
     app.include_router(api)
     app.include_router(open311_router)
     web.mount(app)
+    app.add_middleware(
+        BodyLimit, default=settings.max_body_bytes, uploads=settings.max_upload_bytes
+    )
     app.add_middleware(SecurityHeaders)
     return app

@@ -9,14 +9,21 @@
      ├── NotFound (404)
      ├── Conflict (409)
      │    └── IllegalAction      a workflow action not allowed in the current state
+     ├── Refused (4xx)           what the framework refused before a route ran: an unknown
+     │                           path or method, an unreadable or too large body (413)
      └── ConfigError (500)       a broken installation (e.g. calendar year missing)
 
-Every error renders as ``{"error": {"code", "message", "fields": [{"field", "problem"}], ...}}``.
+Every error renders as ``{"error": {"code", "message", "fields": [{"field", "problem"}], ...}}``
+(``ErrorOut``); routes declare theirs with ``error_responses()`` so the OpenAPI document says
+so.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
 
 
 class JiesuError(Exception):
@@ -102,3 +109,51 @@ class IllegalAction(Conflict):
 class ConfigError(JiesuError):
     status_code = 500
     code = "configuration"
+
+
+class Refused(JiesuError):
+    """The web framework's own refusals (Starlette's HTTPException), in the one shape."""
+
+    CODES: ClassVar[dict[int, str]] = {
+        400: "bad_input",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "too_large",
+    }
+
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None):
+        # Only a body can be unreadable or too large: name it, as every BadInput names a field.
+        fields = [{"field": "body", "problem": message}] if status in (400, 413) else None
+        super().__init__(message, fields=fields)
+        self.status_code = status
+        self.code = self.CODES.get(status, "refused")
+        self.headers = dict(headers or {})
+
+
+# ---------------------------------------------------------------- the shape, documented
+class FieldProblem(BaseModel):
+    field: str
+    problem: str
+
+
+class ErrorDetail(BaseModel):
+    # Some errors carry more: allowed_actions (409), hints (unknown codes), problems (files).
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    message: str
+    fields: list[FieldProblem] = []
+
+
+class ErrorOut(BaseModel):
+    """The body of every error answer of the API."""
+
+    error: ErrorDetail
+
+
+def error_responses(descriptions: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route or router: each status with what it means there, and the one
+    error body, so clients and the schema checks know what an error looks like."""
+    return {
+        status: {"model": ErrorOut, "description": text} for status, text in descriptions.items()
+    }

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
 
 from jiesu.city.service import city_context
@@ -75,13 +76,24 @@ Jurisdiction = Annotated[
     str | None, Query(description="this city's jurisdiction_id; optional (one city per server)")
 ]
 _FORMATS: dict[str, Any] = {"text/xml": {}, "application/json": {}}
+# The spec's error list in its JSON form (XML is schemaless): [{"code": 400, "description"}].
+_ERROR_LIST = {
+    "type": "array",
+    "minItems": 1,
+    "items": {
+        "type": "object",
+        "required": ["code", "description"],
+        "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
+    },
+}
+_ERRORS: dict[str, Any] = {"text/xml": {}, "application/json": {"schema": _ERROR_LIST}}
 DOC: dict[str, Any] = {
     "response_class": Response,
     "responses": {
         200: {"description": "the resource, as XML or JSON", "content": _FORMATS},
-        400: {"description": "a bad argument: errors, each naming it", "content": _FORMATS},
-        403: {"description": "missing, wrong or revoked api_key", "content": _FORMATS},
-        404: {"description": "unknown resource, format, jurisdiction or code", "content": _FORMATS},
+        400: {"description": "a bad argument: errors, each naming it", "content": _ERRORS},
+        403: {"description": "missing, wrong or revoked api_key", "content": _ERRORS},
+        404: {"description": "unknown resource, format, jurisdiction or code", "content": _ERRORS},
     },
 }
 
@@ -130,6 +142,8 @@ async def _form(request: Request) -> tuple[dict[str, str], list[tuple[str, str]]
     try:
         async with request.form() as form:
             items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    except HTTPException:  # e.g. a body over the size limit (413): say so, not "unreadable"
+        raise
     except Exception:
         raise Open311Error.bad("the form could not be read") from None
     _refuse_nul(*items)

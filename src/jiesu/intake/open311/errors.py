@@ -8,7 +8,8 @@ that does not exist, 403 for a missing or wrong api_key, 400 for everything else
 from __future__ import annotations
 
 from fastapi import Response
-from fastapi.exceptions import HTTPException, RequestValidationError
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException  # the framework's own (404, 405, 413) and FastAPI's
 
 from jiesu.errors import (
     Conflict,
