@@ -12,15 +12,18 @@ from fastapi import APIRouter, Query, Request
 from jiesu.analytics.heat import BUCKETS, LEVELS, check_query, heat
 from jiesu.analytics.warehouse import Warehouse
 from jiesu.deps import CurrentActor, require_role
+from jiesu.errors import error_responses
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 ROLES = ("supervisor", "analyst", "admin")
 DEFAULT_DAYS = 90
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "not signed in"},
-    403: {"description": "your role may not see city-wide analysis"},
-    422: {"description": "a parameter is wrong; names the parameter"},
-}
+ERRORS = error_responses(
+    {
+        401: "not signed in",
+        403: "your role may not see city-wide analysis",
+        422: "a parameter is wrong; names the parameter",
+    }
+)
 
 
 def warehouse(request: Request) -> Warehouse:

@@ -34,19 +34,21 @@ from jiesu.dispatch.service import (
 )
 from jiesu.dispatch.service import save_catalogue as save
 from jiesu.dispatch.stats import dispatch_stats
-from jiesu.errors import BadInput, NotFound
+from jiesu.errors import BadInput, NotFound, error_responses
 from jiesu.workflow.models import CHANNELS
 from jiesu.workflow.service import get_by_ticket
 from jiesu.workflow.transitions import DISPATCH_DESK, STAFF
 
 router = APIRouter(tags=["dispatch"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "not signed in"},
-    403: {"description": "your role may not do this"},
-    404: {"description": "no such catalogue version or ticket"},
-    422: {"description": "a field or rule is wrong; every problem is named"},
-}
+ERRORS = error_responses(
+    {
+        401: "not signed in",
+        403: "your role may not do this",
+        404: "no such catalogue version or ticket",
+        422: "a field or rule is wrong; every problem is named",
+    }
+)
 READERS = tuple(sorted(STAFF | {"analyst"}))
 Version = Annotated[int, Path(ge=1, le=2_147_483_647)]
 

@@ -18,7 +18,15 @@ from jiesu.workflow.schemas import RequestOut
 router = APIRouter(tags=["requests"])
 
 
-@router.post("/requests", status_code=201, response_model=RequestOut, responses=ERRORS)
+@router.post(
+    "/requests",
+    status_code=201,
+    response_model=RequestOut,
+    responses={
+        200: {"model": RequestOut, "description": "seen before (same key): the first request"},
+        **ERRORS,
+    },
+)
 async def create_request(
     body: RequestIn,
     db: DB,

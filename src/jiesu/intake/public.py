@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from jiesu.city.service import city_context
 from jiesu.deps import DB, ClockDep, write
+from jiesu.errors import error_responses
 from jiesu.intake.schemas import MAX_TEXT, ContactIn, RequestIn
 from jiesu.intake.service import submit_request
 from jiesu.people.service import Actor
@@ -38,7 +39,10 @@ class PublicSubmission(BaseModel):
     "/requests",
     status_code=201,
     response_model=PublicRequest,
-    responses={422: {"description": "a field is missing or wrong; names the field"}},
+    responses={
+        200: {"model": PublicRequest, "description": "seen before (same key): the first request"},
+        **error_responses({422: "a field is missing or wrong; names the field"}),
+    },
 )
 async def submit(
     body: PublicSubmission,
@@ -70,7 +74,7 @@ async def submit(
 @router.get(
     "/requests/{ticket}",
     response_model=PublicRequest,
-    responses={404: {"description": "no such ticket"}},
+    responses=error_responses({404: "no such ticket"}),
 )
 async def track(ticket: str, db: DB) -> PublicRequest:
     """Follow a request by its ticket: milestones and the unit's answer, nothing personal."""

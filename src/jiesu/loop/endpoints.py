@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from jiesu.city.service import city_context
 from jiesu.deps import DB, ClockDep, CurrentActor, require_role, write
-from jiesu.errors import Forbidden
+from jiesu.errors import Forbidden, error_responses
 from jiesu.loop.callbacks import get_task, issue_link, queue, task_for_token
 from jiesu.loop.exclusions import (
     decide_exclusion,
@@ -27,13 +27,15 @@ from jiesu.workflow.transitions import CALL_DESK, REVIEWERS
 
 router = APIRouter(tags=["loop"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "not signed in"},
-    403: {"description": "your role or unit may not do this"},
-    404: {"description": "no such task, exclusion or ticket"},
-    409: {"description": "already answered or decided, or not allowed in the request's status"},
-    422: {"description": "a field is missing or wrong; names the field"},
-}
+ERRORS = error_responses(
+    {
+        401: "not signed in",
+        403: "your role or unit may not do this",
+        404: "no such task, exclusion or ticket",
+        409: "already answered or decided, or not allowed in the request's status",
+        422: "a field is missing or wrong; names the field",
+    }
+)
 Resolution = Literal["solved", "partly", "unsolved"]
 Satisfaction = Literal["satisfied", "basically", "unsatisfied"]
 EXCLUSION_READERS = ("supervisor", "admin", "analyst", "handler")
@@ -223,11 +225,13 @@ async def post_link(task_id: Id, db: DB, actor: CurrentActor, clock: ClockDep) -
 @router.post(
     "/public/callbacks/{token}",
     response_model=LinkAnswerOut,
-    responses={
-        404: {"description": "no such link"},
-        410: {"description": "the link was used already or has expired"},
-        422: {"description": "a field is missing or wrong; names the field"},
-    },
+    responses=error_responses(
+        {
+            404: "no such link",
+            410: "the link was used already or has expired",
+            422: "a field is missing or wrong; names the field",
+        }
+    ),
     tags=["public"],
 )
 async def answer_by_link(token: str, body: LinkAnswerIn, db: DB, clock: ClockDep) -> LinkAnswerOut:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from jiesu.city.models import HandlingUnit
 from jiesu.city.service import city_context, find_area, find_category, find_unit
 from jiesu.deps import DB, ClockDep, CurrentActor, write
-from jiesu.errors import Forbidden
+from jiesu.errors import Forbidden, error_responses
 from jiesu.nlp import registry
 from jiesu.nlp.tables import ClassifierVersion
 from jiesu.nlp.understand import scored_text, understand
@@ -24,6 +24,13 @@ from jiesu.workflow.schemas import CategorySuggestion, UnderstandingOut
 router = APIRouter(tags=["understanding"])
 VIEWERS = frozenset({"supervisor", "admin", "analyst"})
 PREVIEWERS = frozenset({"operator", "dispatcher", "supervisor", "admin", "analyst"})
+ERRORS = error_responses(
+    {
+        401: "not signed in",
+        403: "your role may not do this",
+        422: "a field or parameter is wrong; names it",
+    }
+)
 
 
 class PreviewIn(BaseModel):
@@ -47,7 +54,7 @@ class PreviewOut(BaseModel):
     understanding: UnderstandingOut
 
 
-@router.post("/understanding/preview", response_model=PreviewOut)
+@router.post("/understanding/preview", response_model=PreviewOut, responses=ERRORS)
 async def preview(body: PreviewIn, db: DB, actor: CurrentActor, clock: ClockDep) -> PreviewOut:
     """What intake would read in this text, without recording anything: the operator sees
     the suggestions, their confidence and why while still on the phone."""
@@ -124,7 +131,7 @@ class ReplyCheckOut(BaseModel):
 REPLY_SCAN = 5000
 
 
-@router.get("/understanding/replies", response_model=list[ReplyCheckOut])
+@router.get("/understanding/replies", response_model=list[ReplyCheckOut], responses=ERRORS)
 async def reply_checks(
     db: DB,
     actor: CurrentActor,
@@ -180,7 +187,7 @@ async def reply_checks(
     return await db.run_sync(work)
 
 
-@router.get("/understanding/models", response_model=list[ClassifierOut])
+@router.get("/understanding/models", response_model=list[ClassifierOut], responses=ERRORS)
 async def list_models(db: DB, actor: CurrentActor, kind: str | None = None) -> list[ClassifierOut]:
     """Trained classifier versions, newest first (none: intake uses the keyword classifier)."""
     if actor.role not in VIEWERS:
@@ -192,7 +199,11 @@ async def list_models(db: DB, actor: CurrentActor, kind: str | None = None) -> l
     return await db.run_sync(work)
 
 
-@router.post("/understanding/models/{version}/activate", response_model=ClassifierOut)
+@router.post(
+    "/understanding/models/{version}/activate",
+    response_model=ClassifierOut,
+    responses={**ERRORS, **error_responses({404: "no such classifier version"})},
+)
 async def activate(version: str, db: DB, actor: CurrentActor, clock: ClockDep) -> ClassifierOut:
     """Make a version the one intake uses (admins; takes effect within 30 seconds everywhere)."""
     if actor.role != "admin":

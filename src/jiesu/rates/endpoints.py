@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from jiesu.city.models import UNIT_KINDS, HandlingUnit
 from jiesu.deps import DB, ClockDep, CurrentActor
-from jiesu.errors import BadInput, ConfigError, Forbidden
+from jiesu.errors import BadInput, ConfigError, Forbidden, error_responses
 from jiesu.people.service import Actor
 from jiesu.rates.compute import rates_report
 from jiesu.rates.definitions import Definitions, load_definitions
@@ -33,11 +33,13 @@ from jiesu.rates.schemas import OnTimeFigures, PeriodOut, Ranking, RatesReport
 router = APIRouter(prefix="/rates", tags=["rates"])
 
 SEE_ALL = ("supervisor", "analyst", "admin")
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "not signed in"},
-    403: {"description": "your role may not see these figures, or not this unit's"},
-    422: {"description": "a parameter is wrong (period, by, code…); names the parameter"},
-}
+ERRORS = error_responses(
+    {
+        401: "not signed in",
+        403: "your role may not see these figures, or not this unit's",
+        422: "a parameter is wrong (period, by, code…); names the parameter",
+    }
+)
 
 By = Literal["unit", "department", "area", "category"]
 Kind = Literal[

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from jiesu.city.service import city_context, find_area, find_category, find_unit
 from jiesu.deps import DB, ClockDep, CurrentActor, write
-from jiesu.errors import BadInput, Forbidden
+from jiesu.errors import BadInput, Forbidden, error_responses
 from jiesu.people.service import Actor
 from jiesu.workflow.present import detail, summary
 from jiesu.workflow.repository import RequestFilter, list_requests
@@ -20,13 +20,15 @@ from jiesu.workflow.service import apply_action, get_by_ticket
 
 router = APIRouter(tags=["requests"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "not signed in"},
-    403: {"description": "your role or unit may not do this"},
-    404: {"description": "no such ticket"},
-    409: {"description": "not allowed in the current status; lists the allowed actions"},
-    422: {"description": "a field is missing or wrong; names the field"},
-}
+ERRORS = error_responses(
+    {
+        401: "not signed in",
+        403: "your role or unit may not do this",
+        404: "no such ticket",
+        409: "not allowed in the current status; lists the allowed actions",
+        422: "a field is missing or wrong; names the field",
+    }
+)
 
 STAFF_VIEWERS = ("operator", "dispatcher", "supervisor", "analyst", "admin")
 
