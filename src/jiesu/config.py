@@ -32,18 +32,6 @@ class Settings(BaseSettings):
     secret_key: str = Field(DEV_SECRET, description="Secret for signing; must be set in production")
     log_level: str = Field("INFO", description="DEBUG | INFO | WARNING | ERROR")
     log_json: bool = Field(False, description="Write logs as JSON lines instead of console text")
-    max_body_bytes: int = Field(
-        2**20,
-        ge=1024,
-        description="Largest request body accepted (bytes); a larger one is refused with 413 "
-        "before it is read",
-    )
-    max_upload_bytes: int = Field(
-        64 * 2**20,
-        ge=1024,
-        description="Largest body of the admin desk's uploads (city pack .zip, sensors and "
-        "catalogue YAML), bytes",
-    )
     mqtt_url: str = Field(
         "mqtt://127.0.0.1:1883",
         description="MQTT broker of sensor alarms: mqtt[s]://[user:password@]host[:port]",
@@ -59,6 +47,14 @@ class Settings(BaseSettings):
     tick_seconds: int = Field(
         60, ge=5, description="How often `jiesu serve` runs the overdue check (seconds)"
     )
+    totp_required_roles: str = Field(
+        "",
+        description="Roles that must sign in with a second factor (TOTP), comma-separated, "
+        "e.g. admin,supervisor; their accounts can only enrol one until they have",
+    )
+    open311_rate_per_minute: int = Field(
+        120, ge=1, description="Open311 calls per minute a client's api_key may make by default"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -71,6 +67,16 @@ class Settings(BaseSettings):
             ) from exc
         return value
 
+    @field_validator("totp_required_roles")
+    @classmethod
+    def _known_roles(cls, value: str) -> str:
+        from jiesu.people.models import ROLES  # late: the models need the database layer
+
+        unknown = [r for r in (x.strip() for x in value.split(",")) if r and r not in ROLES]
+        if unknown:
+            raise ValueError(f"unknown role(s) {', '.join(unknown)}; roles: {', '.join(ROLES)}")
+        return value
+
     @model_validator(mode="after")
     def _no_placeholder_secret_in_production(self) -> Settings:
         # A production site with the published development secret would accept forged tokens.
@@ -79,6 +85,10 @@ class Settings(BaseSettings):
                 "JIESU_SECRET_KEY must be set to a private value when JIESU_ENV=production"
             )
         return self
+
+    @cached_property
+    def second_factor_roles(self) -> frozenset[str]:
+        return frozenset(r.strip() for r in self.totp_required_roles.split(",") if r.strip())
 
     @cached_property
     def tz(self) -> ZoneInfo:

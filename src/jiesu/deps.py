@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from jiesu.errors import Conflict, Forbidden, NotAuthenticated
 from jiesu.kit.clock import Clock
-from jiesu.people.service import Actor, user_for_token
+from jiesu.people import scopes
+from jiesu.people.service import Actor, actor_for_token
 
 _bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth/token")
 
@@ -39,6 +40,7 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
 async def get_actor(
+    request: Request,
     db: DB,
     clock: ClockDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -48,11 +50,14 @@ async def get_actor(
     now = clock.now()
 
     def lookup(s: Any) -> Actor:
-        return Actor.of(user_for_token(s, creds.credentials, now=now))
+        return actor_for_token(s, creds.credentials, now=now)
 
     actor = await db.run_sync(lookup)
     if db.dirty:
         await db.commit()  # last_used_at moved (at most every few minutes)
+    # Checked here, once for every API call: a scoped token can never reach further, whatever
+    # the route forgets. Roles and data scopes are still checked in the services.
+    scopes.require(actor.scopes, request.method, request.url.path)
     return actor
 
 

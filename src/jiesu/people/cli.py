@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 import typer
 from sqlalchemy import select
 
 from jiesu.clikit import console, fail, unit_of_work
+from jiesu.errors import BadInput
 from jiesu.kit.clock import utcnow
+from jiesu.people import second_factor
 from jiesu.people.models import ROLES, User
 from jiesu.people.service import create_user, issue_token
 
@@ -38,14 +43,51 @@ def create(
 
 
 @app.command("token")
-def token(username: str, name: str = typer.Option("cli", help="what the token is for")) -> None:
-    """Issue a non-expiring API token for a user (printed once; only its hash is stored)."""
+def token(
+    username: str,
+    name: str = typer.Option("cli", help="what the token is for"),
+    scope: list[str] = typer.Option(
+        [],
+        "--scope",
+        help="limit the token, e.g. requests:write or *:read (repeatable); none: all the role may",
+    ),
+    expires: str = typer.Option(
+        "", help="lifetime such as 90d or 12h; empty: the token never expires"
+    ),
+) -> None:
+    """Issue an API token for a user (printed once; only its hash is stored)."""
+    ttl = _lifetime(expires) if expires else None
     with unit_of_work() as session:
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
             fail(f"no user {username!r}")
-        tok = issue_token(session, user, now=utcnow(), name=name)
+        try:
+            tok = issue_token(
+                session, user, now=utcnow(), name=name, ttl=ttl, scopes=" ".join(scope) or None
+            )
+        except BadInput as exc:
+            fail(f"--scope: {exc.message}")
     console.print(tok)
+
+
+def _lifetime(text: str) -> timedelta:
+    m = re.fullmatch(r"(\d+)([dh])", text.strip())
+    if m is None or int(m[1]) == 0:
+        fail(f"--expires: {text!r} is not a lifetime; write e.g. 90d or 12h")
+    n = int(m[1])
+    return timedelta(days=n) if m[2] == "d" else timedelta(hours=n)
+
+
+@app.command("second-factor-reset")
+def second_factor_reset(username: str) -> None:
+    """Take away a user's second factor (a lost phone): the next sign-in needs only the
+    password, and a role that must have one is asked to enrol again."""
+    with unit_of_work() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            fail(f"no user {username!r}")
+        second_factor.reset(user)
+    console.print(f"second factor of {username} removed")
 
 
 @app.command("list")

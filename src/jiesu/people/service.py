@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,30 +14,9 @@ from jiesu.city.service import find_unit
 from jiesu.errors import BadInput, Conflict, NotAuthenticated
 from jiesu.kit.clock import utcnow
 from jiesu.people.models import ROLES, ApiToken, User
-
-# scrypt parameters: ~16 MiB and a few tens of ms per check — slow for an attacker's guessing,
-# fine for a login. Stored as "scrypt$n$r$p$salt$hash" so parameters can change later.
-_N, _R, _P = 2**14, 8, 1
-
-
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
-    b64 = base64.b64encode
-    return f"scrypt${_N}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
-
-
-def check_password(password: str, stored: str) -> bool:
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-    except ValueError:
-        return False
-    if scheme != "scrypt":
-        return False
-    got = hashlib.scrypt(
-        password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32
-    )
-    return hmac.compare_digest(got, base64.b64decode(digest))
+from jiesu.people.passwords import check_password, hash_password, needs_rehash
+from jiesu.people.scopes import parse_scopes, store
+from jiesu.people.second_factor import SecondFactorNeeded, WrongCode, accept_code
 
 
 @dataclass(frozen=True)
@@ -50,10 +27,12 @@ class Actor:
     name: str
     role: str
     unit_id: int | None = None
+    # What the token used may do (see ``scopes``); None: all the role allows.
+    scopes: frozenset[str] | None = None
 
     @classmethod
-    def of(cls, user: User) -> Actor:
-        return cls(user.id, user.username, user.role, user.unit_id)
+    def of(cls, user: User, scopes: frozenset[str] | None = None) -> Actor:
+        return cls(user.id, user.username, user.role, user.unit_id, scopes)
 
 
 SYSTEM_ACTOR = Actor(None, "system", "system")
@@ -105,11 +84,17 @@ class AccountLocked(NotAuthenticated):
 
 
 def authenticate(
-    session: Session, username: str, password: str, *, now: datetime | None = None
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    now: datetime | None = None,
+    otp: str | None = None,
 ) -> User:
-    """The user for these credentials. A wrong password is counted on the account (the
-    caller commits even when this raises, so that the count survives); an account with too
-    many in a row is refused until its lock runs out, whatever password is given."""
+    """The user for these credentials. A wrong password or one-time code is counted on the
+    account (the caller commits even when this raises, so that the count survives); an
+    account with too many in a row is refused until its lock runs out, whatever is given.
+    An account with a second factor also needs its current code (``otp``)."""
     at = now or utcnow()
     user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if user is not None and user.locked_until is not None:
@@ -122,14 +107,28 @@ def authenticate(
     stored = user.password_hash if user and user.password_hash else _DUMMY_HASH
     if not check_password(password, stored) or user is None:
         if user is not None:
-            user.failed_logins = (user.failed_logins or 0) + 1
-            if user.failed_logins >= MAX_FAILED_LOGINS:
-                user.failed_logins, user.locked_until = 0, at + LOCKOUT
-            session.flush()
+            _count_failure(session, user, at)
         raise NotAuthenticated("wrong username or password")
+    if user.totp_secret:
+        if not otp:
+            raise SecondFactorNeeded(
+                "this account has a second factor: send the 6-digit code of its app as 'otp'"
+            )
+        if not accept_code(user, otp, now=at):
+            _count_failure(session, user, at)
+            raise WrongCode("wrong or already used one-time code")
     if user.failed_logins or user.locked_until is not None:
         user.failed_logins, user.locked_until = 0, None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
     return user
+
+
+def _count_failure(session: Session, user: User, at: datetime) -> None:
+    user.failed_logins = (user.failed_logins or 0) + 1
+    if user.failed_logins >= MAX_FAILED_LOGINS:
+        user.failed_logins, user.locked_until = 0, at + LOCKOUT
+    session.flush()
 
 
 def _aware(at: datetime) -> datetime:
@@ -139,21 +138,28 @@ def _aware(at: datetime) -> datetime:
 _DUMMY_HASH = hash_password("not-a-real-password")
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def issue_token(
-    session: Session, user: User, *, now: datetime, name: str = "", ttl: timedelta | None = None
+    session: Session,
+    user: User,
+    *,
+    now: datetime,
+    name: str = "",
+    ttl: timedelta | None = None,
+    scopes: str | None = None,
 ) -> str:
     token = secrets.token_urlsafe(32)
     session.add(
         ApiToken(
             user_id=user.id,
             name=name,
-            token_hash=_token_hash(token),
+            token_hash=token_hash(token),
             created_at=now,
             expires_at=now + ttl if ttl else None,
+            scopes=store(parse_scopes(scopes)),
         )
     )
     session.flush()
@@ -162,7 +168,7 @@ def issue_token(
 
 def revoke_token(session: Session, token: str) -> bool:
     """End a token (signing out of the web ends its session at once); False if unknown."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
     if row is None:
         return False
     row.revoked = True
@@ -170,7 +176,17 @@ def revoke_token(session: Session, token: str) -> bool:
 
 
 def user_for_token(session: Session, token: str, *, now: datetime) -> User:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    return _token_row(session, token, now=now).user
+
+
+def actor_for_token(session: Session, token: str, *, now: datetime) -> Actor:
+    """Who this token speaks for, with its scopes."""
+    row = _token_row(session, token, now=now)
+    return Actor.of(row.user, parse_scopes(row.scopes))
+
+
+def _token_row(session: Session, token: str, *, now: datetime) -> ApiToken:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
     if row is None or row.revoked or (row.expires_at is not None and row.expires_at <= now):
         raise NotAuthenticated("invalid or expired token")
     if not row.user.active:
@@ -178,4 +194,4 @@ def user_for_token(session: Session, token: str, *, now: datetime) -> User:
     # Recorded at most every few minutes: a write on every read would serialise the API.
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
         row.last_used_at = now
-    return row.user
+    return row

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from jiesu.deps import DB, ClockDep
 from jiesu.errors import NotAuthenticated
+from jiesu.people.second_factor import SecondFactorNeeded, sign_in_scopes
 from jiesu.people.service import AccountLocked, authenticate, issue_token, revoke_token
 from jiesu.web.forms import FormErrors, form_dict
 from jiesu.web.render import LANG_COOKIE, VIEW_COOKIE, render, safe_next
-from jiesu.web.session import HOME, SESSION_COOKIE, SESSION_TTL, WebActor
+from jiesu.web.session import HOME, SECOND_FACTOR_PAGE, SESSION_COOKIE, SESSION_TTL, WebActor
 
 router = APIRouter(include_in_schema=False)
 YEAR = 365 * 24 * 3600
@@ -30,6 +31,7 @@ async def login_form(request: Request) -> HTMLResponse:
         request,
         "login.html",
         values={"next": request.query_params.get("next", "")},
+        enrolled=bool(request.query_params.get("enrolled")),
         errors=FormErrors(),
     )
 
@@ -46,21 +48,39 @@ async def login(request: Request, db: DB, clock: ClockDep) -> Response:
     if not errors:
         now = clock.now()
 
-        def work(s: Session) -> tuple[str, str]:
-            user = authenticate(s, username, password, now=now)
-            return issue_token(s, user, now=now, name="web", ttl=SESSION_TTL), user.role
+        otp = values.get("otp", "").strip() or None
+        roles = request.app.state.settings.second_factor_roles
+
+        def work(s: Session) -> tuple[str, str, str | None]:
+            user = authenticate(s, username, password, now=now, otp=otp)
+            scopes = sign_in_scopes(user, roles)
+            token = issue_token(s, user, now=now, name="web", ttl=SESSION_TTL, scopes=scopes)
+            return token, user.role, scopes
 
         try:
-            token, role = await db.run_sync(work)
+            token, role, scopes = await db.run_sync(work)
             await db.commit()
         except AccountLocked as exc:
             await db.commit()
             errors.add("password", "密码错误次数过多，账号已暂时锁定，请15分钟后再试", exc.message)
-        except NotAuthenticated:
-            await db.commit()  # the wrong password is counted towards the lockout
-            errors.add("password", "用户名或密码错误", "wrong username or password")
+        except SecondFactorNeeded:
+            await db.commit()
+            values["need_otp"] = "1"
+            errors.add(
+                "otp",
+                "此账号已开启两步验证，请输入手机上的六位验证码",
+                "enter the six-digit code from your phone",
+            )
+        except NotAuthenticated as exc:
+            await db.commit()  # the wrong password or code is counted towards the lockout
+            if otp and "code" in exc.message:
+                values["need_otp"] = "1"
+                errors.add("otp", "验证码不正确或已使用", "wrong or already used code")
+            else:
+                errors.add("password", "用户名或密码错误", "wrong username or password")
         else:
-            target = safe_next(values.get("next"), HOME.get(role, "/"))
+            home = SECOND_FACTOR_PAGE if scopes else HOME.get(role, "/")
+            target = home if scopes else safe_next(values.get("next"), home)
             resp = RedirectResponse(target, status_code=303)
             resp.set_cookie(
                 SESSION_COOKIE,
@@ -73,10 +93,11 @@ async def login(request: Request, db: DB, clock: ClockDep) -> Response:
             )
             return resp
     values.pop("password", None)
+    values.pop("otp", None)
     return render(
         request,
         "login.html",
-        status_code=401 if "password" in errors.by_field else 422,
+        status_code=401 if {"password", "otp"} & errors.by_field.keys() else 422,
         values=values,
         errors=errors,
     )

@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from jiesu.errors import JiesuError
 from jiesu.web import (
+    account,
     auth,
     call_desk,
     citizen,
@@ -32,11 +33,12 @@ from jiesu.web import (
     unit_desk,
 )
 from jiesu.web.render import HERE, render, safe_next
-from jiesu.web.session import SignInNeeded
+from jiesu.web.session import SECOND_FACTOR_PAGE, EnrolmentNeeded, SignInNeeded
 
 router = APIRouter(include_in_schema=False)
 for _r in (
     auth.router,
+    account.router,
     citizen.router,
     stats.router,
     requests.router,
@@ -80,6 +82,8 @@ def is_web(request: Request) -> bool:
 def error_page(request: Request, exc: JiesuError) -> Response:
     if isinstance(exc, SignInNeeded):
         return RedirectResponse(f"/login?next={safe_next(exc.next_path)}", status_code=303)
+    if isinstance(exc, EnrolmentNeeded):
+        return RedirectResponse(SECOND_FACTOR_PAGE, status_code=303)
     zh, en = TITLES.get(exc.status_code, ("出错了", "Something went wrong"))
     title = en if request.cookies.get("jiesu_lang") == "en" else zh
     referer = request.headers.get("referer", "")

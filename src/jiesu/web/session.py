@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from jiesu.deps import DB, ClockDep
 from jiesu.errors import Forbidden, JiesuError, NotAuthenticated
-from jiesu.people.service import Actor, user_for_token
+from jiesu.people.service import Actor, actor_for_token
 
 SESSION_COOKIE = "jiesu_session"
 CSRF_FIELD = "csrf"
@@ -48,6 +48,20 @@ class SignInNeeded(JiesuError):
         self.next_path = next_path
 
 
+class EnrolmentNeeded(JiesuError):
+    """Signed in, but the role needs a second factor first: the browser is sent to set it up."""
+
+    status_code = 403
+    code = "second_factor_needed"
+
+    def __init__(self) -> None:
+        super().__init__("set up a second factor first")
+
+
+# The pages a session limited to enrolling a second factor may still open.
+SECOND_FACTOR_PAGE = "/account/second-factor"
+
+
 def csrf_for(token: str, secret: str) -> str:
     return hmac.new(secret.encode(), b"csrf:" + token.encode(), hashlib.sha256).hexdigest()[:32]
 
@@ -61,7 +75,7 @@ async def web_actor(request: Request, db: DB, clock: ClockDep) -> Actor:
     now = clock.now()
 
     def lookup(s: Session) -> Actor:
-        return Actor.of(user_for_token(s, token, now=now))
+        return actor_for_token(s, token, now=now)
 
     try:
         actor = await db.run_sync(lookup)
@@ -69,6 +83,10 @@ async def web_actor(request: Request, db: DB, clock: ClockDep) -> Actor:
         raise SignInNeeded(here) from None
     if db.dirty:
         await db.commit()
+    on_account = request.url.path.startswith("/account/") or request.url.path == "/logout"
+    if actor.scopes is not None and not on_account:
+        # A role that must have a second factor and has none yet reaches only its enrolment.
+        raise EnrolmentNeeded()
     secret = request.app.state.settings.secret_key
     request.state.web_user = actor
     request.state.csrf = csrf_for(token, secret)
@@ -99,7 +117,7 @@ async def maybe_actor(request: Request, db: DB, clock: ClockDep) -> Actor | None
         return None
     now = clock.now()
     try:
-        actor = await db.run_sync(lambda s: Actor.of(user_for_token(s, token, now=now)))
+        actor = await db.run_sync(lambda s: actor_for_token(s, token, now=now))
     except NotAuthenticated:
         return None
     request.state.web_user = actor
