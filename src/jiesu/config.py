@@ -32,6 +32,18 @@ class Settings(BaseSettings):
     secret_key: str = Field(DEV_SECRET, description="Secret for signing; must be set in production")
     log_level: str = Field("INFO", description="DEBUG | INFO | WARNING | ERROR")
     log_json: bool = Field(False, description="Write logs as JSON lines instead of console text")
+    max_body_bytes: int = Field(
+        2**20,
+        ge=1024,
+        description="Largest request body accepted (bytes); a larger one is refused with 413 "
+        "before it is read",
+    )
+    max_upload_bytes: int = Field(
+        64 * 2**20,
+        ge=1024,
+        description="Largest body of the admin desk's uploads (city pack .zip, sensors and "
+        "catalogue YAML), bytes",
+    )
     mqtt_url: str = Field(
         "mqtt://127.0.0.1:1883",
         description="MQTT broker of sensor alarms: mqtt[s]://[user:password@]host[:port]",
