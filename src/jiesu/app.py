@@ -25,7 +25,7 @@ from jiesu.errors import JiesuError, Refused
 from jiesu.headers import SecurityHeaders
 from jiesu.intake.open311.endpoints import router as open311_router
 from jiesu.intake.sensors.listener import start_listener_thread
-from jiesu.jobs import produce_due_reports, run_tick
+from jiesu.jobs import produce_due_reports, run_tick_once
 from jiesu.kit.clock import Clock, SystemClock
 from jiesu.logs import configure_logging, get_logger
 from jiesu.web import routes as web
@@ -102,16 +102,17 @@ async def _data_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _tick_loop(app: FastAPI) -> None:
-    """Overdue checks and audit digests on a schedule, inside the server process."""
+    """Overdue checks and audit digests on a schedule, inside the server process (one server
+    at a time runs each round: see jiesu.ops.joblock)."""
     settings: Settings = app.state.settings
     while True:
         try:
             async with app.state.sessions() as db:
                 now = app.state.clock.now()
-
-                result = await db.run_sync(lambda s, at=now: run_tick(s, now=at))
-                await db.commit()
-                if any(dataclasses.astuple(result)):
+                result = await db.run_sync(lambda s, at=now: run_tick_once(s, now=at))
+                if result is None:
+                    log.debug("workflow.tick.elsewhere")
+                elif any(dataclasses.astuple(result)):
                     log.info("workflow.tick", **result.__dict__)
         except JiesuError as exc:  # e.g. no city loaded yet: keep serving, try again later
             log.warning("workflow.tick.skipped", reason=exc.message)
@@ -137,7 +138,9 @@ async def _reports_when_due(app: FastAPI) -> None:
     settings: Settings = app.state.settings
     try:
         made = await asyncio.to_thread(produce_due_reports, settings, now)
-        if made:
+        if made is None:
+            log.debug("reports.elsewhere")
+        elif made:
             log.info("reports.produced", reports=made)
     except JiesuError as exc:  # no city yet, or another process is refreshing
         log.warning("reports.skipped", reason=exc.message)

@@ -1,6 +1,9 @@
 """Scheduled work shared by `jiesu workflow tick` and the schedule inside `jiesu serve`:
 overdue marking, call-back tasks and settling answered call-backs, audit digests; and the
-reports of the last day, week and month once they are due."""
+reports of the last day, week and month once they are due.
+
+Every scheduled run claims its job first (`ops.joblock.claim`), so that with several server
+processes on one database one of them runs it and the others skip that round."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from jiesu.config import Settings
 from jiesu.db.engine import make_engine, make_sessionmaker, session_scope
 from jiesu.dispatch.actions import mark_summons_overdue
 from jiesu.loop.service import run_loop_tick
+from jiesu.ops.joblock import claim
 from jiesu.privacy.audit import make_digests
 from jiesu.workflow.service import TickResult, mark_overdue
 
@@ -29,12 +33,33 @@ def run_tick(session: Session, *, now: datetime) -> TickResult:
     return result
 
 
-def produce_due_reports(settings: Settings, now: datetime) -> list[str]:
-    """Produce the due reports missing from the data dir (own connection: runs in a thread)."""
+TICK_JOB = "workflow.tick"
+REPORTS_JOB = "reports.due"
+
+
+def run_tick_once(session: Session, *, now: datetime) -> TickResult | None:
+    """`run_tick` and commit, unless another process is running the tick (then None)."""
+    with claim(session, TICK_JOB) as mine:
+        if not mine:
+            return None
+        result = run_tick(session, now=now)
+        session.commit()  # inside the claim: the next runner sees this run's work
+    return result
+
+
+def produce_due_reports(settings: Settings, now: datetime) -> list[str] | None:
+    """Produce the due reports missing from the data dir (own connection: runs in a thread);
+    None when another process is producing them."""
     engine = make_engine(settings.db_url)
     try:
-        with session_scope(make_sessionmaker(engine)) as session:
+        with (
+            session_scope(make_sessionmaker(engine)) as session,
+            claim(session, REPORTS_JOB) as mine,
+        ):
+            if not mine:
+                return None
             made = produce_due(session, settings.data_dir, now=now)
+            session.commit()
     finally:
         engine.dispose()
     return [f"{p.kind}/{p.label}" for p in made]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from jiesu.clikit import console, unit_of_work
-from jiesu.jobs import run_tick
+from jiesu.jobs import run_tick_once
 from jiesu.kit.clock import utcnow
 
 app = typer.Typer(help="The work-order loop.", no_args_is_help=True)
@@ -15,7 +15,10 @@ app = typer.Typer(help="The work-order loop.", no_args_is_help=True)
 def tick() -> None:
     """Mark overdue requests and summons, create due call-backs, settle answers, write digests."""
     with unit_of_work() as session:
-        result = run_tick(session, now=utcnow())
+        result = run_tick_once(session, now=utcnow())
+    if result is None:
+        console.print("another process is running the tick right now; skipped this round")
+        return
     console.print(
         f"overdue: {result.response_overdue} response, {result.handling_overdue} handling, "
         f"{result.summons_overdue} summoned units not reported; "
