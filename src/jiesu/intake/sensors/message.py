@@ -75,6 +75,8 @@ def parse_alarm(text: str) -> Alarm:
         data = json.loads(text, parse_constant=_no_constants)
     except ValueError as exc:
         raise Refused("payload", f"not valid JSON ({exc})") from None
+    except RecursionError:  # "[[[[…": the reader recurses once per level
+        raise Refused("payload", "nested too deeply to be an alarm") from None
     if not isinstance(data, dict):
         raise Refused("payload", f"must be a JSON object, got {type(data).__name__}")
     lat, lon = _coordinate(data, "lat", 90), _coordinate(data, "lon", 180)
@@ -115,7 +117,10 @@ def _number(data: dict[str, Any], field: str) -> float | None:
     # bool is an int in Python; a device sending true/false must say 1/0 explicitly.
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise Refused(field, f"must be a number, got {json.dumps(value)[:40]}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer with hundreds of digits
+        raise Refused(field, "is too large a number") from None
     if not math.isfinite(number):
         raise Refused(field, "must be a finite number")
     return number
@@ -141,4 +146,7 @@ def _time(data: dict[str, Any]) -> datetime | None:
     if at.tzinfo is None or at.utcoffset() is None:
         # A naive time has no defined instant: guessing the zone could shift an alarm by hours.
         raise Refused("time", f"{value!r} has no time zone; send e.g. {value}+08:00 or {value}Z")
-    return at.astimezone(UTC)
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 east of Greenwich is before the first instant
+        raise Refused("time", f"{value!r} is out of range") from None
