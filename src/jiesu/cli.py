@@ -23,6 +23,7 @@ from jiesu.intake.sensors.cli import app as sensors_app
 from jiesu.loop.cli import app as callbacks_app
 from jiesu.nlp.bench import bench_nlp
 from jiesu.nlp.cli import app as nlp_app
+from jiesu.ops.cli import backup_cmd, restore_cmd
 from jiesu.people.cli import app as users_app
 from jiesu.privacy.cli import app as audit_app
 from jiesu.rates.cli import app as rates_app
@@ -37,6 +38,8 @@ app = typer.Typer(
 app.command("demo")(demo)
 app.command("import")(import_cmd)
 app.command("report")(report_cmd)
+app.command("backup")(backup_cmd)
+app.command("restore")(restore_cmd)
 app.add_typer(db_app, name="db")
 app.add_typer(city_app, name="city")
 app.add_typer(calendar_app, name="calendar")
@@ -57,13 +60,30 @@ bench_app.command("web")(bench_web)
 bench_app.command("analytics")(bench_analytics)
 
 
+# After SIGTERM (or Ctrl+C) requests already being answered get this long to finish.
+SHUTDOWN_GRACE_SECONDS = 20
+
+
 def run_server(s: Settings, host: str, port: int) -> None:
+    import signal
+
     import uvicorn
 
     from jiesu.app import create_app
 
     console.print(f"serving on http://{host}:{port}  (Ctrl+C to stop)")
-    uvicorn.run(create_app(s), host=host, port=port, log_level="warning")
+    # uvicorn stops on SIGTERM — no new connections, answers in flight finished, the schedule
+    # stopped — and then raises the signal again for the handler that was there before it.
+    # Python's default handler would end the process as killed; a shutdown that went as
+    # planned is a normal end (exit 0), which is what process managers expect.
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    uvicorn.run(
+        create_app(s),
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+    )
 
 
 @app.command("serve")
