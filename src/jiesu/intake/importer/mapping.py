@@ -27,6 +27,8 @@ from jiesu.workflow.models import CHANNELS
 from jiesu.workflow.transitions import STATUSES
 
 BUILTIN = Path(__file__).parent / "mappings"
+# A request's source key is ``import:<name>:<source id>`` and holds at most 200 characters.
+MAX_NAME = 60
 FIELDS = (
     "id", "received_at", "title", "text", "address", "lat", "lon", "category",
     "category_group", "unit", "status", "handling_due", "closed_at", "close_note", "reply",
@@ -75,13 +77,27 @@ def load_mapping(name_or_path: str) -> Mapping:
             )
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise BadInput("mapping", f"{path}: not valid YAML: {exc}") from exc
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
+        raise BadInput("mapping", f"{path}: not valid UTF-8 YAML: {exc}") from exc
     return parse_mapping(raw, str(path))
 
 
 def _problem(where: str, problem: str) -> BadInput:
     return BadInput("mapping", f"{where}: {problem}")
+
+
+def _map(raw: dict[str, Any], key: str, where: str) -> dict[str, str]:
+    value = raw.get(key) or {}
+    if not isinstance(value, dict):
+        raise _problem(where, f"{key} must map source values to ours, like {{Open: dispatched}}")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _status(raw: dict[str, Any], key: str, default: str | None, where: str) -> str | None:
+    value = raw.get(key, default)
+    if value is not None and str(value) not in STATUSES:
+        raise _problem(where, f"{key}: {value!r} is not one of {', '.join(STATUSES)}")
+    return None if value is None else str(value)
 
 
 def parse_mapping(raw: dict[str, Any], where: str) -> Mapping:
@@ -90,7 +106,7 @@ def parse_mapping(raw: dict[str, Any], where: str) -> Mapping:
     columns_raw = raw.get("columns") or {}
     if not isinstance(columns_raw, dict):
         raise _problem(where, "columns must map field names to source columns")
-    unknown = sorted(set(columns_raw) - set(FIELDS))
+    unknown = sorted(map(str, set(columns_raw) - set(FIELDS)))
     if unknown:
         raise _problem(
             where, f"unknown field(s) {', '.join(unknown)}; fields are {', '.join(FIELDS)}"
@@ -107,31 +123,36 @@ def parse_mapping(raw: dict[str, Any], where: str) -> Mapping:
         tz = ZoneInfo(str(raw.get("timezone", "UTC")))
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise _problem(where, f"timezone {raw.get('timezone')!r} is not an IANA zone") from exc
-    status_map = {str(k): str(v) for k, v in (raw.get("status_map") or {}).items()}
+    status_map = _map(raw, "status_map", where)
     for source, status in status_map.items():
         if status not in STATUSES:
             raise _problem(
                 where, f"status_map.{source}: {status!r} is not one of {', '.join(STATUSES)}"
             )
-    channel_map = {str(k): str(v) for k, v in (raw.get("channel_map") or {}).items()}
+    channel_map = _map(raw, "channel_map", where)
     for source, channel in [*channel_map.items(), ("channel", str(raw.get("channel", "import")))]:
         if channel not in CHANNELS:
             raise _problem(
                 where, f"channel {source}: {channel!r} is not one of {', '.join(CHANNELS)}"
             )
+    name = str(raw.get("name") or Path(where).stem)
+    if len(name) > MAX_NAME:
+        raise _problem(where, f"name is {len(name)} characters long; the limit is {MAX_NAME}")
+    status_default = _status(raw, "status_default", "closed", where)
+    assert status_default is not None
     return Mapping(
-        name=str(raw.get("name") or Path(where).stem),
+        name=name,
         columns=columns,
         timezone=tz,
         time_formats=[str(f) for f in _as_list(raw.get("time_format", "iso"))],
         status_map=status_map,
         channel_map=channel_map,
-        category_map={str(k): str(v) for k, v in (raw.get("category_map") or {}).items()},
-        unit_map={str(k): str(v) for k, v in (raw.get("unit_map") or {}).items()},
-        keep=[str(c) for c in raw.get("keep") or []],
+        category_map=_map(raw, "category_map", where),
+        unit_map=_map(raw, "unit_map", where),
+        keep=[str(c) for c in _as_list(raw.get("keep") or [])],
         channel=str(raw.get("channel", "import")),
-        status_default=str(raw.get("status_default", "closed")),
-        status_when_replied=raw.get("status_when_replied"),
+        status_default=status_default,
+        status_when_replied=_status(raw, "status_when_replied", None, where),
         closed_at_only_when_closed=bool(raw.get("closed_at_only_when_closed", False)),
         description=str(raw.get("description", "")),
     )

@@ -8,6 +8,7 @@ import csv
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -54,13 +55,18 @@ def detect_encoding(path: Path) -> str:
 
 
 def read_rows(path: Path, *, encoding: str | None = None) -> Iterator[tuple[int, Row]]:
+    """Every row with its line; a file that cannot be read at all is a BadInput naming the
+    file (or its encoding), raised when reading reaches the trouble: rows before it stand."""
     kind = kind_of(path)
-    if kind == "csv":
-        yield from _csv_rows(path, encoding or detect_encoding(path))
-    elif kind == "xlsx":
-        yield from _xlsx_rows(path)
-    else:
-        yield from _json_rows(path, encoding or "utf-8")
+    try:
+        if kind == "csv":
+            yield from _csv_rows(path, encoding or detect_encoding(path))
+        elif kind == "xlsx":
+            yield from _xlsx_rows(path)
+        else:
+            yield from _json_rows(path, encoding or "utf-8")
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise BadInput("file", f"{path.name} is not a readable gzip file ({exc})") from exc
 
 
 def _delimiter(path: Path, encoding: str) -> str:
@@ -83,12 +89,17 @@ def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, Row]]:
                 "encoding",
                 f"{path.name} is not {encoding} near line {reader.line_num + 1}: give --encoding",
             ) from exc
+        except csv.Error as exc:  # e.g. a quote left open swallowing the rest of the file
+            raise BadInput("file", f"{path.name} line {reader.line_num}: {exc}") from exc
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, Row]]:
     from openpyxl import load_workbook
 
-    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl has no one error type for a file that is no workbook
+        raise BadInput("file", f"{path.name} is not a readable XLSX workbook ({exc})") from exc
     try:
         sheet = book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
@@ -102,25 +113,41 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, Row]]:
 
 
 def _json_rows(path: Path, encoding: str) -> Iterator[tuple[int, Row]]:
-    with _open_binary(path) as raw:
-        text = io.TextIOWrapper(raw, encoding=encoding)
-        first = text.read(1)
-        while first and first.isspace():
+    line_no = 1
+    try:
+        with _open_binary(path) as raw:
+            text = io.TextIOWrapper(raw, encoding=encoding)
             first = text.read(1)
-        if first == "[":
-            # A JSON array (an Open311 GET requests.json answer): small enough to load whole.
-            items = json.loads("[" + text.read())
-            for i, item in enumerate(items, start=1):
-                yield i, item if isinstance(item, dict) else {"_value": item}
-            return
-        line_no, buffer = 1, first
-        for line in text:
-            buffer += line
-            yield from _json_line(line_no, buffer)
-            line_no += 1
-            buffer = ""
-        if buffer.strip():
-            yield from _json_line(line_no, buffer)
+            while first and first.isspace():
+                first = text.read(1)
+            if first == "[":
+                yield from _json_array(path, "[" + text.read())
+                return
+            buffer = first
+            for line in text:
+                buffer += line
+                yield from _json_line(line_no, buffer)
+                line_no += 1
+                buffer = ""
+            if buffer.strip():
+                yield from _json_line(line_no, buffer)
+    except UnicodeDecodeError as exc:
+        raise BadInput(
+            "encoding", f"{path.name} is not {encoding} near line {line_no}: give --encoding"
+        ) from exc
+
+
+def _json_array(path: Path, text: str) -> Iterator[tuple[int, Row]]:
+    # A JSON array (an Open311 GET requests.json answer): small enough to load whole.
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}"
+        raise BadInput("file", f"{path.name} is not a JSON array: {exc.msg} at {where}") from exc
+    except RecursionError:
+        raise BadInput("file", f"{path.name} is nested too deeply to be rows") from None
+    for i, item in enumerate(items, start=1):
+        yield i, item if isinstance(item, dict) else {"_value": item}
 
 
 def _json_line(line_no: int, text: str) -> Iterator[tuple[int, Row]]:
@@ -130,5 +157,8 @@ def _json_line(line_no: int, text: str) -> Iterator[tuple[int, Row]]:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         yield line_no, {"_error": f"not valid JSON: {exc.msg} at column {exc.colno}"}
+        return
+    except RecursionError:
+        yield line_no, {"_error": "nested too deeply to be a row"}
         return
     yield line_no, value if isinstance(value, dict) else {"_error": "a line must be a JSON object"}

@@ -6,9 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from jiesu.intake.importer.mapping import Mapping
+from jiesu.intake.importer.mapping import MAX_NAME, Mapping
 from jiesu.intake.schemas import MAX_TEXT
 from jiesu.workflow.transitions import STATUSES
+
+# The source key import:<mapping name>:<id> must fit the 200 characters a key may have.
+MAX_ID = 200 - len("import::") - MAX_NAME
 
 
 class RowError(Exception):
@@ -47,11 +50,14 @@ def _cell(row: dict[str, Any], column: str) -> str:
         value = value.get(part) if isinstance(value, dict) else None
     if value is None:
         return ""
+    if isinstance(value, str):
+        # PostgreSQL cannot store NUL in text; in history it is debris of the export.
+        return value.replace("\x00", "").strip()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # spreadsheets turn ids into floats
     if isinstance(value, datetime):
         return value.isoformat()
-    return str(value).strip()
+    return str(value).replace("\x00", "").strip()
 
 
 def _parse_time(value: str, formats: list[str]) -> datetime | None:
@@ -116,6 +122,8 @@ class RowReader:
         ident, id_column = self._get(row, "id")
         if not ident:
             raise RowError(id_column, "is empty: every row needs its source id")
+        if len(ident) > MAX_ID:
+            raise RowError(id_column, f"is {len(ident)} characters long; the limit is {MAX_ID}")
         received_at = self._time(row, "received_at", required=True)
         assert received_at is not None
         title = self._get(row, "title")[0]
