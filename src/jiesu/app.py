@@ -24,6 +24,7 @@ from jiesu.db.engine import make_async_engine, make_async_sessionmaker
 from jiesu.errors import JiesuError, Refused
 from jiesu.headers import SecurityHeaders
 from jiesu.intake.open311.endpoints import router as open311_router
+from jiesu.intake.open311.limits import RateLimiter
 from jiesu.intake.sensors.listener import start_listener_thread
 from jiesu.jobs import produce_due_reports, run_tick_once
 from jiesu.kit.clock import Clock, SystemClock
@@ -184,6 +185,7 @@ def create_app(
     app.state.engine = engine
     app.state.sessions = make_async_sessionmaker(engine)
     app.state.clock = clock or SystemClock()
+    app.state.open311_limits = RateLimiter()
     app.add_exception_handler(JiesuError, _jiesu_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ValidationError, _validation_error)

@@ -65,7 +65,10 @@ class Settings(BaseSettings):
         "e.g. admin,supervisor; their accounts can only enrol one until they have",
     )
     open311_rate_per_minute: int = Field(
-        120, ge=1, description="Open311 calls per minute a client's api_key may make by default"
+        600,
+        ge=1,
+        description="Open311 calls per minute a client may make: per api_key for posts (unless "
+        "the key has its own limit), per address for reads",
     )
 
     @field_validator("timezone")

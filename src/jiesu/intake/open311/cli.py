@@ -6,7 +6,7 @@ import typer
 
 from jiesu.city.models import HandlingUnit
 from jiesu.clikit import console, err_console, unit_of_work
-from jiesu.intake.open311.keys import create_key, list_keys, revoke_key
+from jiesu.intake.open311.keys import create_key, list_keys, revoke_key, set_rate
 from jiesu.kit.clock import utcnow
 
 app = typer.Typer(help="The Open311 GeoReport v2 channel.", no_args_is_help=True)
@@ -20,10 +20,13 @@ def create(
     unit: str | None = typer.Option(
         None, help="handling unit code: the key then posts request updates as that unit"
     ),
+    rate: int | None = typer.Option(
+        None, help="calls per minute this client may make (default: JIESU_OPEN311_RATE_PER_MINUTE)"
+    ),
 ) -> None:
     """Create a key and print it once: it cannot be shown again."""
     with unit_of_work() as session:
-        row, key = create_key(session, name, now=utcnow(), unit=unit)
+        row, key = create_key(session, name, now=utcnow(), unit=unit, rate_per_minute=rate)
         bound = f" for unit {unit}" if row.unit_id else ""
     # The key alone on stdout, so a script can capture it; the advice goes to stderr.
     typer.echo(key)
@@ -39,10 +42,26 @@ def list_all() -> None:
             used = k.last_used_at.isoformat(timespec="minutes") if k.last_used_at else "never"
             state = "revoked" if k.revoked else "active"
             created = k.created_at.isoformat(timespec="minutes")
+            rate = f"{k.rate_per_minute}/min" if k.rate_per_minute else "default"
             console.print(
-                f"{k.name:30} {unit:16} {state:8} created {created}  used {used}",
+                f"{k.name:30} {unit:16} {state:8} {rate:>10}  created {created}  used {used}",
                 highlight=False,
             )
+
+
+@keys_app.command("rate")
+def rate_cmd(
+    name: str,
+    per_minute: str = typer.Argument(..., help="calls per minute, or 'default'"),
+) -> None:
+    """Set a client's own rate limit, or return it to the server's default."""
+    if per_minute != "default" and not per_minute.isdigit():
+        err_console.print(f"[bold red]error:[/] per_minute: {per_minute!r} is not a number")
+        raise typer.Exit(1)
+    rate = None if per_minute == "default" else int(per_minute)
+    with unit_of_work() as session:
+        set_rate(session, name, rate)
+    console.print(f"api key {name!r}: {per_minute} calls a minute", highlight=False)
 
 
 @keys_app.command("revoke")

@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from jiesu.city.service import city_context
 from jiesu.deps import DB, ClockDep, write
+from jiesu.intake.models import ApiKey
 from jiesu.intake.open311.catalog import (
     DEFAULT_OPTIONS,
     Options,
@@ -52,6 +53,8 @@ class Open311Route(APIRoute):
         async def guarded(request: Request) -> Response:
             try:
                 _refuse_nul(request.url.path, *request.query_params.multi_items())
+                if request.method in ("GET", "HEAD"):
+                    _limit_reader(request)
                 return await handler(request)
             except Exception as exc:
                 return error_response(_format_of(request), translate(exc))
@@ -65,6 +68,23 @@ def _refuse_nul(*texts: str | tuple[str, str]) -> None:
     flat = [t for item in texts for t in (item if isinstance(item, tuple) else (item,))]
     if any("\x00" in t for t in flat):
         raise Open311Error.bad("arguments may not contain NUL characters (%00)")
+
+
+def _limit_reader(request: Request) -> None:
+    # Reads need no key: each address has the default budget.
+    address = request.client.host if request.client else "unknown"
+    limiter, default = request.app.state.open311_limits, _default_rate(request)
+    limiter.check(f"ip:{address}", default, f"address {address}")
+
+
+def _limit_client(request: Request, key: ApiKey) -> None:
+    """A posting client's own budget, whatever address it posts from."""
+    rate = key.rate_per_minute or _default_rate(request)
+    request.app.state.open311_limits.check(f"key:{key.id}", rate, f"api_key {key.name!r}")
+
+
+def _default_rate(request: Request) -> int:
+    return int(request.app.state.settings.open311_rate_per_minute)
 
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
@@ -94,6 +114,11 @@ DOC: dict[str, Any] = {
         400: {"description": "a bad argument: errors, each naming it", "content": _ERRORS},
         403: {"description": "missing, wrong or revoked api_key", "content": _ERRORS},
         404: {"description": "unknown resource, format, jurisdiction or code", "content": _ERRORS},
+        429: {
+            "description": "over the client's rate limit; Retry-After says when to try again",
+            "content": _ERRORS,
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        },
     },
 }
 
@@ -236,6 +261,7 @@ async def post_requests(
     def work(s: Session) -> tuple[Value, bool]:
         ctx = city_context(s)
         key = authenticate(s, opt(args.get("api_key")), now=now, doing="create_request")
+        _limit_client(request, key)
         check_jurisdiction(ctx, args.get("jurisdiction_id"))
         posted = post_request(s, sub, key=key, now=now, ctx=ctx, options=options)
         return posted_item(posted), posted.created
@@ -357,6 +383,7 @@ async def post_updates(fmt: Fmt, request: Request, db: DB, clock: ClockDep) -> R
     def work(s: Session) -> tuple[Value, bool]:
         ctx = city_context(s)
         key = authenticate(s, opt(args.get("api_key")), now=now, doing="update_request")
+        _limit_client(request, key)
         check_jurisdiction(ctx, args.get("jurisdiction_id"))
         posted = post_update(s, update, key=key, now=now, ctx=ctx)
         return posted_record(posted, ctx.tz), posted.created

@@ -1,8 +1,9 @@
 """Errors in the specification's one shape: ``errors ⇊ error ↴ (code, description)``.
 
 HTTP status codes are the spec's three: 404 for a resource, jurisdiction, service code or token
-that does not exist, 403 for a missing or wrong api_key, 400 for everything else. The body
-``code`` may be more specific (409 for a concurrent change, 500 for a fault of ours).
+that does not exist, 403 for a missing or wrong api_key, 400 for everything else — plus 429
+(with Retry-After) for a client over its rate limit (``limits.py``). The body ``code`` may be
+more specific (409 for a concurrent change, 500 for a fault of ours).
 """
 
 from __future__ import annotations
@@ -82,4 +83,8 @@ def _from_jiesu(exc: JiesuError) -> Open311Error:
 
 def error_response(fmt: Format, error: Open311Error) -> Response:
     body = Many("error", [{"code": code, "description": text} for code, text in error.errors])
-    return render(fmt, "errors", body, status_code=error.status)
+    response = render(fmt, "errors", body, status_code=error.status)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response

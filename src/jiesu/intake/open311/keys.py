@@ -25,9 +25,15 @@ def key_hash(key: str) -> str:
 
 
 def create_key(
-    session: Session, name: str, *, now: datetime, unit: str | None = None
+    session: Session,
+    name: str,
+    *,
+    now: datetime,
+    unit: str | None = None,
+    rate_per_minute: int | None = None,
 ) -> tuple[ApiKey, str]:
     """A new key for a client system; the key itself is returned here and never again."""
+    _check_rate(rate_per_minute)
     name = name.strip()
     if not name or len(name) > MAX_NAME:
         raise BadInput("name", f"must be 1–{MAX_NAME} characters")
@@ -43,6 +49,7 @@ def create_key(
         unit_id=find_unit(session, unit).id if unit else None,
         created_at=now,
         revoked=False,
+        rate_per_minute=rate_per_minute,
     )
     session.add(row)
     session.flush()
@@ -51,6 +58,26 @@ def create_key(
 
 def list_keys(session: Session) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.name)))
+
+
+# Beyond this a single client would be a flood; a city that needs more runs a batch import.
+MAX_RATE = 60_000
+
+
+def _check_rate(rate: int | None) -> None:
+    if rate is not None and not 1 <= rate <= MAX_RATE:
+        raise BadInput("rate_per_minute", f"must be 1–{MAX_RATE:,} calls a minute, got {rate}")
+
+
+def set_rate(session: Session, name: str, rate_per_minute: int | None) -> ApiKey:
+    """Give a client its own calls-per-minute budget (None: the server's default)."""
+    _check_rate(rate_per_minute)
+    row = session.scalar(select(ApiKey).where(ApiKey.name == name))
+    if row is None:
+        raise NotFound(f"no api key named {name!r}")
+    row.rate_per_minute = rate_per_minute
+    session.flush()
+    return row
 
 
 def revoke_key(session: Session, name: str) -> ApiKey:
