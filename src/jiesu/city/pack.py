@@ -102,20 +102,27 @@ def _read_csv(
         return []
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
-            problems.append(f"{path.name}: missing column(s) {', '.join(missing)}")
+        try:
+            missing = [c for c in required if c not in (reader.fieldnames or [])]
+            if missing:
+                problems.append(f"{path.name}: missing column(s) {', '.join(missing)}")
+                return []
+            # Line numbers as an editor shows them: the header is line 1, blank lines count too.
+            return [
+                (reader.line_num, {k: (v or "").strip() for k, v in row.items() if k})
+                for row in reader
+            ]
+        except (UnicodeDecodeError, csv.Error) as exc:
+            problems.append(
+                f"{path.name} line {reader.line_num + 1}: not readable UTF-8 CSV: {exc}"
+            )
             return []
-        # Line numbers as an editor shows them: the header is line 1, blank lines count too.
-        return [
-            (reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}) for row in reader
-        ]
 
 
 def _read_yaml_mapping(path: Path, problems: list[str]) -> dict[str, Any] | None:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
         problems.append(f"{path.name}: not readable YAML: {exc}")
         return None
     if not isinstance(data, dict):
@@ -132,6 +139,15 @@ def _float(value: str, where: str, name: str, problems: list[str]) -> float | No
     except ValueError:
         problems.append(f"{where}: {name} {value!r} is not a number")
         return None
+
+
+def _coordinate(value: str, where: str, name: str, problems: list[str]) -> float | None:
+    number = _float(value, where, name, problems)
+    limit = 90 if name == "lat" else 180
+    if number is not None and not -limit <= number <= limit:  # NaN is outside too
+        problems.append(f"{where}: {name} {value!r} is not between -{limit} and {limit}")
+        return None
+    return number
 
 
 def _limit(value: str, where: str, name: str, problems: list[str]) -> str:
@@ -191,8 +207,8 @@ def _read_city(path: Path, problems: list[str]) -> dict[str, Any]:
         return {}
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        problems.append(f"city.yaml: not valid YAML: {exc}")
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
+        problems.append(f"city.yaml: not valid UTF-8 YAML: {exc}")
         return {}
     if not isinstance(data, dict):
         problems.append("city.yaml: must be a mapping of keys to values")
@@ -265,8 +281,8 @@ def _read_areas(folder: Path, problems: list[str]) -> list[AreaRow]:
             level=r["level"],
             name=r["name"],
             aliases=_split(r.get("aliases")),
-            lat=_float(r.get("lat", ""), where, "lat", problems),
-            lon=_float(r.get("lon", ""), where, "lon", problems),
+            lat=_coordinate(r.get("lat", ""), where, "lat", problems),
+            lon=_coordinate(r.get("lon", ""), where, "lon", problems),
         )
         seen[code] = row
         rows.append(row)
@@ -279,12 +295,22 @@ def _read_areas(folder: Path, problems: list[str]) -> list[AreaRow]:
 def _attach_geometry(path: Path, areas: dict[str, AreaRow], problems: list[str]) -> None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # not JSON, or not UTF-8
         problems.append(f"areas.geojson: not valid JSON: {exc}")
         return
-    for i, feature in enumerate(data.get("features") or []):
-        code = str((feature.get("properties") or {}).get("code", ""))
-        geometry = feature.get("geometry") or {}
+    features = data.get("features") if isinstance(data, dict) else None
+    if not isinstance(features, list):
+        problems.append("areas.geojson: must be a FeatureCollection with a list of features")
+        return
+    for i, feature in enumerate(features):
+        properties = feature.get("properties") if isinstance(feature, dict) else None
+        if not isinstance(properties, dict):
+            problems.append(f"areas.geojson feature {i}: must be a feature with properties.code")
+            continue
+        code = str(properties.get("code", ""))
+        geometry = feature.get("geometry")
+        if not isinstance(geometry, dict):
+            geometry = {}
         if code not in areas:
             problems.append(
                 f"areas.geojson feature {i}: properties.code {code!r} is not in areas.csv"
@@ -369,8 +395,8 @@ def _read_attributes(path: Path, categories: list[CategoryRow], problems: list[s
         return
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        problems.append(f"attributes.yaml: not valid YAML: {exc}")
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
+        problems.append(f"attributes.yaml: not valid UTF-8 YAML: {exc}")
         return
     if not isinstance(data, dict):
         problems.append("attributes.yaml: must map category codes to lists of attributes")

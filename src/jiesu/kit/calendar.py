@@ -277,13 +277,16 @@ def load_year_file(path: str | os.PathLike[str]) -> YearSpec:
     except (OSError, UnicodeDecodeError) as exc:
         raise CalendarFileError(f"{where}: cannot read calendar file: {exc}") from exc
 
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # refuses control characters at once
+    except yaml.YAMLError as exc:
+        raise CalendarFileError(f"{where}: not valid YAML: {exc}") from exc
     try:
         root = loader.get_single_node()
         if root is not None:
             _reject_duplicate_keys(root, where)
         data: Any = loader.construct_document(root) if root is not None else None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, RecursionError) as exc:
         raise CalendarFileError(f"{where}: not valid YAML: {exc}") from exc
     finally:
         loader.dispose()

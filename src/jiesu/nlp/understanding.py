@@ -737,7 +737,10 @@ def read_yaml(path: str | os.PathLike[str], where: str) -> tuple[Any, dict[tuple
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UnderstandingError(where, [f"{where}: cannot read the file: {exc}"]) from exc
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # refuses control characters at once
+    except yaml.YAMLError as exc:
+        raise UnderstandingError(where, [f"{where}: not valid YAML: {exc}"]) from exc
     try:
         root = loader.get_single_node()
         lines: dict[tuple[Any, ...], int] = {}
@@ -747,7 +750,7 @@ def read_yaml(path: str | os.PathLike[str], where: str) -> tuple[Any, dict[tuple
         if problems:
             raise UnderstandingError(where, problems)
         data = loader.construct_document(root) if root is not None else None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, RecursionError) as exc:
         raise UnderstandingError(where, [f"{where}: not valid YAML: {exc}"]) from exc
     finally:
         loader.dispose()
