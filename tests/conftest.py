@@ -27,6 +27,10 @@ from jiesu.nlp.suggest import forget as forget_suggestions
 
 PG_URL = os.environ.get("JIESU_TEST_PG_URL", "")
 REQUIRE_PG = os.environ.get("JIESU_REQUIRE_PG") == "1"
+# One data key for the whole run, this process and every command it starts: rows written by a
+# test's session decrypt in the server and CLI it drives. A published key, only for tests.
+TEST_DATA_KEY = "dGVzdC1vbmx5LWRhdGEta2V5LWZvci1qaWVzdS10ZXM="
+os.environ.setdefault("JIESU_DATA_KEY", TEST_DATA_KEY)
 
 
 def _private_schema(url: str) -> str:

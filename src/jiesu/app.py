@@ -29,6 +29,7 @@ from jiesu.intake.sensors.listener import start_listener_thread
 from jiesu.jobs import produce_due_reports, run_tick_once
 from jiesu.kit.clock import Clock, SystemClock
 from jiesu.logs import configure_logging, get_logger
+from jiesu.privacy.keys import ensure_data_key, use_settings
 from jiesu.web import routes as web
 
 log = get_logger(__name__)
@@ -154,6 +155,11 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    # Personal data is encrypted with this installation's keys (made on a first start outside
+    # production; production settings refuse to load without one).
+    if (made := ensure_data_key(settings)) is not None:
+        log.warning("privacy.data_key.created", path=str(made), advice="back it up")
+    use_settings(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -26,6 +26,7 @@ from jiesu.nlp.cli import app as nlp_app
 from jiesu.ops.cli import backup_cmd, restore_cmd
 from jiesu.people.cli import app as users_app
 from jiesu.privacy.cli import app as audit_app
+from jiesu.privacy.cli_privacy import app as privacy_app
 from jiesu.rates.cli import app as rates_app
 from jiesu.web.bench import bench_web
 from jiesu.workflow.cli import app as workflow_app
@@ -46,6 +47,7 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(users_app, name="users")
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(audit_app, name="audit")
+app.add_typer(privacy_app, name="privacy")
 app.add_typer(sensors_app, name="sensors")
 app.add_typer(open311_app, name="open311")
 app.add_typer(nlp_app, name="nlp")

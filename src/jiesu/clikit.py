@@ -14,6 +14,7 @@ from jiesu.config import Settings
 from jiesu.db.engine import make_engine, make_sessionmaker, session_scope
 from jiesu.errors import JiesuError
 from jiesu.logs import configure_logging
+from jiesu.privacy.keys import use_settings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -22,6 +23,7 @@ err_console = Console(stderr=True)
 def settings() -> Settings:
     s = Settings()
     configure_logging("WARNING" if s.log_level == "INFO" else s.log_level, json=s.log_json)
+    use_settings(s)  # the data keys of this installation
     return s
 
 

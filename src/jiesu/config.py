@@ -30,6 +30,16 @@ class Settings(BaseSettings):
     )
     timezone: str = Field("Asia/Shanghai", description="The city's time zone (IANA name)")
     secret_key: str = Field(DEV_SECRET, description="Secret for signing; must be set in production")
+    data_key: str | None = Field(
+        None,
+        description="Base64 key that encrypts personal data at rest (several: comma-separated, "
+        "oldest first; the last encrypts); else the key file",
+    )
+    data_key_file: Path | None = Field(
+        None,
+        description="File of data keys, one base64 key a line, oldest first; default "
+        "<data dir>/keys/data.key, created (0600) outside production",
+    )
     log_level: str = Field("INFO", description="DEBUG | INFO | WARNING | ERROR")
     log_json: bool = Field(False, description="Write logs as JSON lines instead of console text")
     max_body_bytes: int = Field(
@@ -104,6 +114,18 @@ class Settings(BaseSettings):
     @cached_property
     def second_factor_roles(self) -> frozenset[str]:
         return frozenset(r.strip() for r in self.totp_required_roles.split(",") if r.strip())
+
+    @model_validator(mode="after")
+    def _data_key_in_production(self) -> Settings:
+        # Production never makes its own key: a key nobody backed up loses every contact.
+        key_file = self.data_key_file or self.data_dir / "keys" / "data.key"
+        if self.env == "production" and not self.data_key and not key_file.exists():
+            raise ValueError(
+                "JIESU_ENV=production needs the key that encrypts personal data: set "
+                f"JIESU_DATA_KEY, or create {key_file} with `jiesu privacy new-key --file "
+                f"{key_file}` (or point JIESU_DATA_KEY_FILE at yours)"
+            )
+        return self
 
     @cached_property
     def tz(self) -> ZoneInfo:

@@ -6,12 +6,14 @@ import os
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from jiesu.db.engine import make_engine
 from jiesu.db.migrate import alembic_config, current, upgrade
+from jiesu.privacy.keys import active_keyring
 
 PG_URL = os.environ.get("JIESU_TEST_PG_URL", "")
 
@@ -64,6 +66,73 @@ def test_upgrade_from_first_revision_keeps_rows(tmp_path: Path) -> None:
             city = conn.execute(text("SELECT code, understanding FROM city")).one()
         assert row[0] == "01" and row[1] in ([], "[]")
         assert city[0] == "bj" and city[1] in ({}, "{}")
+        engine.dispose()
+    if PG_URL:
+        engine = make_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS jiesu_migrate_{os.getpid()} CASCADE"))
+        engine.dispose()
+
+
+def test_0010_encrypts_the_contacts_already_stored_and_0009_gets_them_back(
+    tmp_path: Path,
+) -> None:
+    ring = active_keyring()  # the run's key (JIESU_DATA_KEY), which the migration uses too
+    callers = [("王建国", "138 0013 8000", "wjg@example.cn"), ("", "13900001111", ""), ("", "", "")]
+    for url in _urls(tmp_path):
+        upgrade(url, "0009")
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            for n, (name, phone, email) in enumerate(callers, start=1):
+                conn.execute(
+                    text(
+                        "INSERT INTO service_requests (id, ticket, channel, received_at, title,"
+                        " text, address, category_confirmed, urgency, status, response_overdue,"
+                        " handling_overdue, return_count, reopen_count, synthetic, event_count,"
+                        " chain_head, updated_at) VALUES (:n, :t, 'phone', '2026-01-01 00:00:00',"
+                        " '路灯', '路灯坏了', '', false, 'general', 'received', false, false, 0,"
+                        " 0, false, 0, '', '2026-01-01 00:00:00')"
+                    ),
+                    {"n": n, "t": f"T-{n}"},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO contacts (request_id, name, phone, email, wants_reply)"
+                        " VALUES (:n, :name, :phone, :email, true)"
+                    ),
+                    {"n": n, "name": name, "phone": phone, "email": email},
+                )
+        upgrade(url, "0010")
+        select_all = text(
+            "SELECT name, phone, email, phone_hash, key_id FROM contacts ORDER BY request_id"
+        )
+        with engine.connect() as conn:
+            rows = conn.execute(select_all).fetchall()
+        kid = ring.newest.kid
+        for (name, phone, email), (c_name, c_phone, c_email, c_hash, c_kid) in zip(
+            callers, rows, strict=True
+        ):
+            assert c_kid == kid and c_hash == ring.blind_index(phone)
+            for clear, stored, column in (
+                (name, c_name, "name"),
+                (phone, c_phone, "phone"),
+                (email, c_email, "email"),
+            ):
+                if not clear:
+                    assert stored == ""
+                    continue
+                assert stored.startswith(f"jx1:{kid}:") and clear not in stored
+                assert ring.decrypt(stored, column=f"contacts.{column}") == clear
+        assert rows[0][3] == ring.blind_index("+8613800138000")  # found however it is written
+        upgrade(url)  # nothing left to encrypt: a second pass changes nothing
+        with engine.connect() as conn:
+            assert conn.execute(select_all).fetchall() == rows
+        command.downgrade(alembic_config(url), "0009")
+        with engine.connect() as conn:
+            back = conn.execute(
+                text("SELECT name, phone, email FROM contacts ORDER BY request_id")
+            ).fetchall()
+        assert [tuple(r) for r in back] == callers
         engine.dispose()
     if PG_URL:
         engine = make_engine(PG_URL)

@@ -6,6 +6,7 @@ import typer
 
 from jiesu.clikit import console, settings
 from jiesu.db.migrate import current, upgrade
+from jiesu.privacy.keys import ensure_data_key
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -14,6 +15,8 @@ app = typer.Typer(help="Database schema.", no_args_is_help=True)
 def upgrade_cmd(revision: str = typer.Argument("head", help="target revision")) -> None:
     """Create or migrate the database schema to the latest version."""
     s = settings()
+    if (made := ensure_data_key(s)) is not None:
+        console.print(f"created the data key file {made}: back it up with the database")
     upgrade(s.db_url, revision)
     console.print(f"database at revision {current(s.db_url)}")
 

@@ -23,7 +23,7 @@ from jiesu.intake.models import (
 from jiesu.loop.models import CallbackAttempt, CallbackTask, ScoringExclusion
 from jiesu.nlp.tables import ClassifierVersion
 from jiesu.people.models import ApiToken, User
-from jiesu.privacy.models import AuditDigest
+from jiesu.privacy.models import AuditDigest, EventRedaction, PersonalDataRead, PrivacyPurge
 from jiesu.workflow.models import Contact, Event, ServiceRequest
 
 __all__ = [
@@ -45,11 +45,14 @@ __all__ = [
     "Dispute",
     "EarlyWarning",
     "Event",
+    "EventRedaction",
     "HandlingUnit",
     "ImportRun",
     "MonthlyTopic",
     "Open311Token",
+    "PersonalDataRead",
     "Place",
+    "PrivacyPurge",
     "ScoringExclusion",
     "Sensor",
     "SensorMessage",

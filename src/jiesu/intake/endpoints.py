@@ -45,7 +45,9 @@ async def create_request(
     def work(s: Session) -> tuple[RequestOut, bool]:
         ctx = city_context(s)
         req, created = submit_request(s, body, actor=actor, now=now, ctx=ctx)
-        return detail(s, req, ctx.tz, actor, now), created
+        # A new request echoes the contact just sent: nothing stored is revealed by it.
+        purpose = None if created else "api.intake_repeat"
+        return detail(s, req, ctx.tz, actor, now, purpose=purpose), created
 
     out, created = await write(db, work)
     if not created:

@@ -5,6 +5,11 @@ edited, inserted or deleted row breaks the chain. The request row keeps the chai
 which catches a deleted last event. Daily digests hash the heads that changed that day together
 with the previous digest, which anchors the whole history: rewriting a chain consistently still
 changes the digests of the days it touches.
+
+Two more logs are anchored the same way, each as one line of the day's digest: the chain of
+reads of personal data (privacy/reads.py) and the seals of purges (privacy/redactions.py). A
+purge masks personal data in event payloads without changing their hashes; such an event's
+content is checked against its redaction row instead (decision 0009).
 """
 
 from __future__ import annotations
@@ -21,10 +26,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from jiesu.privacy.models import AuditDigest
+from jiesu.privacy import reads, redactions
+from jiesu.privacy.models import AuditDigest, EventRedaction
 from jiesu.workflow.models import Event, ServiceRequest
 
 GENESIS = "0" * 64
+# Names of the other logs' lines in a digest; "~" never starts a ticket.
+READS_LINE = "~personal-data-reads"
+PURGES_LINE = "~privacy-purges"
 
 
 def canonical(value: Any) -> str:
@@ -78,8 +87,11 @@ class Break:
     seq: int | None
     event_id: int | None
     problem: str
+    log: str = "request"  # or "personal-data read", "purge"
 
     def __str__(self) -> str:
+        if self.log != "request":
+            return f"{self.log} #{self.seq}: {self.problem}"
         where = f"request {self.ticket}"
         if self.seq is not None:
             where += f" event #{self.seq} (id {self.event_id})"
@@ -91,6 +103,10 @@ class VerifyReport:
     requests: int = 0
     events: int = 0
     digests: int = 0
+    reads: int = 0  # reads of personal data, in their own chain
+    purges: int = 0
+    redacted: int = 0  # events whose free text a purge masked
+    unsealed_purges: list[int] = field(default_factory=list)  # running, or never finished
     breaks: list[Break] = field(default_factory=list)
 
     @property
@@ -124,6 +140,12 @@ def _heads_by_day(
     out: dict[date, list[tuple[str, str]]] = defaultdict(list)
     for (day, ticket), h in last.items():
         out[day].append((ticket, h))
+    for line, heads in (
+        (READS_LINE, reads.heads_by_day(session, tz, until)),
+        (PURGES_LINE, redactions.heads_by_day(session, tz, until)),
+    ):
+        for day, h in heads.items():
+            out[day].append((line, h))
     return out
 
 
@@ -140,7 +162,7 @@ def make_digests(session: Session, *, now: datetime, tz: ZoneInfo) -> list[Audit
         row = AuditDigest(
             day=day,
             computed_at=now,
-            request_count=len(heads[day]),
+            request_count=sum(1 for t, _ in heads[day] if not t.startswith("~")),
             digest=digest,
         )
         session.add(row)
@@ -170,12 +192,14 @@ def verify(
     broken: set[int] = set()
     # populate_existing: rows cached in a long-lived session must not hide a change on disk.
     stmt = (
-        select(Event)
+        select(Event, EventRedaction.content_hash)
+        .outerjoin(EventRedaction, EventRedaction.event_id == Event.id)
         .order_by(Event.request_id, Event.seq)
         .execution_options(yield_per=5000, populate_existing=True)
     )
-    for event in session.scalars(stmt):
+    for event, redacted in session.execute(stmt):
         report.events += 1
+        report.redacted += redacted is not None
         if progress and report.events % 5000 == 0:
             progress(report.events)
         rid = event.request_id
@@ -188,8 +212,10 @@ def verify(
             problem = f"expected event #{count + 1} here, found #{event.seq} (an event was deleted)"
         elif event.prev_hash != prev:
             problem = "previous-hash link broken (an event was inserted, removed or reordered)"
-        elif hash_of(event, ticket) != event.hash:
+        elif redacted is None and hash_of(event, ticket) != event.hash:
             problem = "content does not match its hash (the event row was changed)"
+        elif redacted is not None and hash_of(event, ticket) != redacted:
+            problem = "content does not match what the purge left (the redacted event was changed)"
         elif prev_at is not None and event.at < prev_at:
             problem = "event time earlier than the event before it (inserted out of order)"
         if problem:
@@ -211,9 +237,22 @@ def verify(
                     "(the last events were deleted or the head was changed)",
                 )
             )
+    _verify_logs(session, report)
     _verify_digests(session, tz, report)
     report.breaks.sort(key=lambda b: (b.ticket, b.seq or 0))
     return report
+
+
+def _verify_logs(session: Session, report: VerifyReport) -> None:
+    checked = reads.check_reads(session)
+    report.reads = checked.count
+    report.breaks += [
+        Break("~reads", b.seq, b.read_id, b.problem, log="personal-data read")
+        for b in checked.breaks
+    ]
+    purges = redactions.check_purges(session)
+    report.purges, report.unsealed_purges = purges.runs, purges.unsealed
+    report.breaks += [Break("~purges", rid, None, p, log="purge") for rid, p in purges.breaks]
 
 
 def _verify_digests(session: Session, tz: ZoneInfo, report: VerifyReport) -> None:

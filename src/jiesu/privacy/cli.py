@@ -24,8 +24,12 @@ def verify_cmd() -> None:
     if report.ok:
         console.print(
             f"audit chain intact: {report.requests} requests, {report.events} events, "
-            f"{report.digests} daily digests"
+            f"{report.digests} daily digests; {report.reads} personal-data reads, "
+            f"{report.purges} purges ({report.redacted} events redacted)"
         )
+        if report.unsealed_purges:
+            ids = ", ".join(f"#{i}" for i in report.unsealed_purges)
+            console.print(f"purge {ids} running or interrupted: sealed when the next one starts")
         return
     err_console.print(f"[bold red]audit chain broken[/] ({len(report.breaks)} problem(s)); first:")
     err_console.print(f"  {report.breaks[0]}", highlight=False)

@@ -5,6 +5,7 @@ online. Every step goes through the loop's own services."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,7 +18,9 @@ from jiesu.deps import DB, ClockDep, write
 from jiesu.errors import BadInput, JiesuError
 from jiesu.loop.callbacks import get_task, issue_link, queue
 from jiesu.loop.service import answer_attempt
-from jiesu.privacy.masking import CONTACT_ROLES, mask_phone
+from jiesu.people.service import Actor
+from jiesu.privacy.masking import mask_phone
+from jiesu.privacy.reads import Shown, record_reads, sees_contacts
 from jiesu.web.actions import RESOLUTION, SATISFACTION
 from jiesu.web.forms import FormErrors, form_dict
 from jiesu.web.render import render
@@ -29,7 +32,9 @@ router = APIRouter(include_in_schema=False)
 PAGE = 25
 
 
-def _rows(s: Session, page: int, show_phone: bool) -> list[dict[str, Any]]:
+def _rows(s: Session, page: int, actor: Actor, now: datetime) -> tuple[list[dict[str, Any]], bool]:
+    """The page's call-backs, and whether there is a next page."""
+    show_phone = sees_contacts(actor)
     tasks = queue(s, status="open", limit=PAGE + 1, offset=(page - 1) * PAGE)
     ids = [t.request_id for t in tasks]
     replies: dict[int, str] = {}
@@ -40,10 +45,13 @@ def _rows(s: Session, page: int, show_phone: bool) -> list[dict[str, Any]]:
             .order_by(Event.request_id, Event.seq)
         ):
             replies[rid] = str((payload or {}).get("text", ""))  # the latest reply wins
-    out = []
-    for t in tasks:
+    out, shown = [], []
+    for t in tasks[:PAGE]:
         req, contact = t.request, t.request.contact
         phone = contact.phone if contact else ""
+        if show_phone and contact is not None:
+            fields = [f for f in ("name", "phone") if getattr(contact, f)]
+            shown.append(Shown(req.id, req.ticket, fields))
         out.append(
             {
                 "task": t,
@@ -56,24 +64,36 @@ def _rows(s: Session, page: int, show_phone: bool) -> list[dict[str, Any]]:
                 "name": contact.name if contact and show_phone else "",
             }
         )
-    return out
+    # Each caller shown in full on the page is a recorded read (committed with the page).
+    record_reads(s, actor, shown, purpose="web.call_desk", at=now)
+    return out, len(tasks) > PAGE
+
+
+async def _page_rows(
+    db: DB, page: int, actor: Actor, now: datetime
+) -> tuple[list[dict[str, Any]], bool]:
+    def work(s: Session) -> tuple[list[dict[str, Any]], bool]:
+        return _rows(s, page, actor, now)
+
+    return await (write(db, work) if sees_contacts(actor) else db.run_sync(work))
 
 
 @router.get("/desk/callbacks", response_class=HTMLResponse)
-async def callbacks_page(request: Request, db: DB, actor: WebActor) -> HTMLResponse:
+async def callbacks_page(
+    request: Request, db: DB, actor: WebActor, clock: ClockDep
+) -> HTMLResponse:
     need(actor, *sorted(CALL_DESK))
     try:
         page = max(1, min(int(request.query_params.get("page", "1")), 10_000))
     except ValueError:
         raise BadInput("page", "must be a whole number") from None
-    show = actor.role in CONTACT_ROLES
-    rows = await db.run_sync(lambda s: _rows(s, page, show))
+    rows, more = await _page_rows(db, page, actor, clock.now())
     q = request.query_params
     return render(
         request,
         "staff/calls.html",
-        rows=rows[:PAGE],
-        more=len(rows) > PAGE,
+        rows=rows,
+        more=more,
         page=page,
         resolutions=RESOLUTION,
         satisfactions=SATISFACTION,
@@ -128,14 +148,13 @@ async def attempt(
             if exc.status_code == 404:
                 raise
             errors.from_error(exc)
-    show = actor.role in CONTACT_ROLES
-    rows = await db.run_sync(lambda s: _rows(s, 1, show))
+    rows, more = await _page_rows(db, 1, actor, now)
     return render(
         request,
         "staff/calls.html",
         status_code=422,
-        rows=rows[:PAGE],
-        more=len(rows) > PAGE,
+        rows=rows,
+        more=more,
         page=1,
         resolutions=RESOLUTION,
         satisfactions=SATISFACTION,

@@ -19,6 +19,7 @@ from jiesu.deps import DB, ClockDep, write
 from jiesu.errors import BadInput, JiesuError, NotFound
 from jiesu.kit.cache import PerDatabase
 from jiesu.people.service import Actor
+from jiesu.privacy.reads import sees_contacts
 from jiesu.web.actions import ACTION_PATH, FORMS, body_of
 from jiesu.web.forms import FormErrors, form_dict
 from jiesu.web.nav import ROLE_NAMES
@@ -183,9 +184,10 @@ async def _detail_page(
         ctx = city_context(s)
         req = get_by_ticket(s, ticket)
         can_view(actor, req)
-        return detail(s, req, ctx.tz, actor, now), pickers(s)
+        return detail(s, req, ctx.tz, actor, now, purpose="web.request"), pickers(s)
 
-    out, picks = await db.run_sync(work)
+    # A full view of the contact is a recorded read, committed with the page.
+    out, picks = await (write(db, work) if sees_contacts(actor) else db.run_sync(work))
     return render(
         request,
         "staff/request.html",

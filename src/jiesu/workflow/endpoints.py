@@ -13,6 +13,7 @@ from jiesu.city.service import city_context, find_area, find_category, find_unit
 from jiesu.deps import DB, ClockDep, CurrentActor, write
 from jiesu.errors import BadInput, Forbidden, error_responses
 from jiesu.people.service import Actor
+from jiesu.privacy.reads import sees_contacts
 from jiesu.workflow.present import detail, summary
 from jiesu.workflow.repository import RequestFilter, list_requests
 from jiesu.workflow.schemas import ACTION_ROUTES, Page, RequestOut
@@ -60,8 +61,10 @@ async def get_request(ticket: str, db: DB, actor: CurrentActor, clock: ClockDep)
         ctx = city_context(s)
         req = get_by_ticket(s, ticket)
         can_view(actor, req)
-        return detail(s, req, ctx.tz, actor, now)
+        return detail(s, req, ctx.tz, actor, now, purpose="api.request")
 
+    if sees_contacts(actor):
+        return await write(db, work)  # the full contact's read is recorded and committed
     return await db.run_sync(work)
 
 
@@ -146,7 +149,7 @@ def _action_route(action: str, schema: type[BaseModel] | None) -> Any:
             ctx = city_context(s)
             req = get_by_ticket(s, ticket)
             apply_action(s, req, action, actor=actor, now=now, ctx=ctx, params=params)
-            return detail(s, req, ctx.tz, actor, now)
+            return detail(s, req, ctx.tz, actor, now, purpose="api.action")
 
         return await write(db, work)
 

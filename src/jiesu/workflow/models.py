@@ -5,11 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Float, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from jiesu.city.models import Area, Category, HandlingUnit
 from jiesu.db.base import Base
+from jiesu.privacy.columns import Encrypted
+from jiesu.privacy.contacts import seal_changed, seal_new
 
 # "proactive": a work order the city opened itself from an early warning (未诉先办).
 CHANNELS = (
@@ -89,6 +102,8 @@ class ServiceRequest(Base):
     chain_head: Mapped[str] = mapped_column(String(64), default="")
     # Indexed: the warehouse's incremental refresh asks for the rows changed since a time.
     updated_at: Mapped[datetime] = mapped_column(index=True)
+    # When `jiesu privacy purge` removed the personal data (the anonymised case stays).
+    purged_at: Mapped[datetime | None]
 
     area: Mapped[Area | None] = relationship()
     category: Mapped[Category | None] = relationship()
@@ -99,7 +114,8 @@ class ServiceRequest(Base):
 
 
 class Contact(Base):
-    """The caller's personal data, kept apart from the request so it can be masked and guarded."""
+    """The caller's personal data, kept apart from the request so it can be masked and guarded,
+    and encrypted at rest (privacy/crypto.py): the database holds no name or number in clear."""
 
     __tablename__ = "contacts"
 
@@ -107,12 +123,21 @@ class Contact(Base):
     request_id: Mapped[int] = mapped_column(
         ForeignKey("service_requests.id", ondelete="CASCADE"), unique=True
     )
-    name: Mapped[str] = mapped_column(String(100), default="")
-    phone: Mapped[str] = mapped_column(String(32), default="")
-    email: Mapped[str] = mapped_column(String(200), default="")
+    name: Mapped[str] = mapped_column(Encrypted("contacts.name"), default="")
+    phone: Mapped[str] = mapped_column(Encrypted("contacts.phone"), default="")
+    email: Mapped[str] = mapped_column(Encrypted("contacts.email"), default="")
     wants_reply: Mapped[bool] = mapped_column(default=True)
+    # Blind index of the phone (HMAC of its digits): repeat callers are found without
+    # decrypting anyone. Set on every write, like key_id, by the hooks below.
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The oldest key a field of this row may be under: what `privacy rotate-key` replaces.
+    key_id: Mapped[str] = mapped_column(String(16), default="", index=True)
 
     request: Mapped[ServiceRequest] = relationship(back_populates="contact")
+
+
+event.listen(Contact, "before_insert", seal_new)
+event.listen(Contact, "before_update", seal_changed)
 
 
 class Event(Base):

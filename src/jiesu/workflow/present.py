@@ -14,9 +14,12 @@ from jiesu.city.models import Category
 from jiesu.city.service import city_context
 from jiesu.dispatch.schemas import DispatchInfo
 from jiesu.dispatch.service import current_assignment, return_deadline
+from jiesu.kit.clock import utcnow
 from jiesu.nlp.understand import scored_text
 from jiesu.people.service import Actor
-from jiesu.privacy.masking import CONTACT_ROLES, mask_email, mask_name, mask_phone
+from jiesu.privacy.contacts import shown_fields
+from jiesu.privacy.masking import mask_email, mask_name, mask_phone
+from jiesu.privacy.reads import Shown, record_reads, sees_contacts
 from jiesu.workflow.models import Event, ServiceRequest
 from jiesu.workflow.schemas import (
     CategoryRef,
@@ -106,13 +109,26 @@ def detail(
     tz: ZoneInfo,
     viewer: Actor,
     now: datetime | None = None,
+    *,
+    purpose: str | None = "request",
 ) -> RequestOut:
+    """The request as ``viewer`` may see it. Shown a contact in full, the viewer's read is
+    recorded in this transaction under ``purpose`` (where it was shown); None only where the
+    viewer has just given those very data (the answer to their own submission)."""
     events = session.scalars(
         select(Event).where(Event.request_id == req.id).order_by(Event.seq)
     ).all()
     contact = None
     if req.contact is not None:
-        c, full = req.contact, viewer.role in CONTACT_ROLES
+        c, full = req.contact, sees_contacts(viewer)
+        if full and purpose is not None:
+            record_reads(
+                session,
+                viewer,
+                [Shown(req.id, req.ticket, shown_fields(c))],
+                purpose=purpose,
+                at=now or utcnow(),
+            )
         contact = ContactOut(
             name=c.name if full else mask_name(c.name),
             phone=c.phone if full else mask_phone(c.phone),
