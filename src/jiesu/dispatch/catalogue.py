@@ -254,13 +254,13 @@ class _Reader:
         if rid in seen:
             self.bad(where, "id is used twice")
         seen.add(rid)
-        for key in sorted(set(raw) - RULE_KEYS):
+        for key in sorted(set(raw) - RULE_KEYS, key=str):
             self.bad(f"{where}.{key}", f"unknown key; use {', '.join(sorted(RULE_KEYS))}")
         match = raw.get("match") or {}
         if not isinstance(match, dict):
             self.bad(f"{where}.match", "must be a mapping")
             match = {}
-        for key in sorted(set(match) - set(MATCH_KEYS)):
+        for key in sorted(set(match) - set(MATCH_KEYS), key=str):
             self.bad(f"{where}.match.{key}", f"unknown condition; use {', '.join(MATCH_KEYS)}")
         urgency = [str(u) for u in _list(match.get("urgency"))]
         for u in urgency:
@@ -334,8 +334,9 @@ def read_catalogue(raw: Any, d: Directory, *, version: int | None = None) -> Cat
     reader = _Reader(d)
     if not isinstance(raw, dict):
         raise CatalogueError(["the catalogue must be a mapping with settings and rules"])
-    for key in sorted(set(raw) - {"settings", "rules"}):
-        reader.bad(key, "unknown section; use settings and rules")
+    # YAML keys may be numbers too: sort them as text.
+    for key in sorted(set(raw) - {"settings", "rules"}, key=str):
+        reader.bad(str(key) or "''", "unknown section; use settings and rules")
     settings = reader.settings(raw.get("settings"))
     rules_raw = raw.get("rules") or []
     if not isinstance(rules_raw, list):
