@@ -75,9 +75,9 @@ def window(start_value: str | None, end_value: str | None, *, now: datetime) -> 
         return Window(now - MAX_SPAN, now)
     if start is None:
         assert end is not None
-        return Window(end - MAX_SPAN, end)
+        return Window(_shifted("end_date", end, -MAX_SPAN), end)
     if end is None:
-        return Window(start, start + MAX_SPAN)
+        return Window(start, _shifted("start_date", start, MAX_SPAN))
     if end < start:
         raise Open311Error.bad("end_date: is earlier than start_date")
     if end - start > MAX_SPAN:
@@ -87,11 +87,20 @@ def window(start_value: str | None, end_value: str | None, *, now: datetime) -> 
     return Window(start, end)
 
 
+def _shifted(name: str, at: datetime, by: timedelta) -> datetime:
+    try:
+        return at + by
+    except OverflowError:  # 90 days from 9999-12-30 is past the last date there is
+        raise Open311Error.bad(f"{name}: {at.isoformat()} is at the end of the calendar") from None
+
+
 def positive_int(name: str, value: str | None, default: int, maximum: int) -> int:
     value = opt(value)
     if value is None:
         return default
-    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= maximum:
+    # The length first: Python refuses to turn thousands of digits into a number at all.
+    too_long = len(value.lstrip("0")) > len(str(maximum))
+    if not value.isascii() or not value.isdigit() or too_long or not 1 <= int(value) <= maximum:
         raise Open311Error.bad(f"{name}: must be a whole number from 1 to {maximum}")
     return int(value)
 
