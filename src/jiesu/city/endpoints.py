@@ -35,7 +35,7 @@ async def areas(
         if parent:
             stmt = stmt.where(Area.parent.has(Area.code == parent))
         if q:
-            stmt = stmt.where(Area.name.contains(q))
+            stmt = stmt.where(Area.name.contains(q, autoescape=True))
         rows = s.scalars(stmt.order_by(Area.path).limit(limit))
         return [
             AreaOut(
@@ -70,7 +70,7 @@ async def categories(
         if parent:
             stmt = stmt.where(Category.parent.has(Category.code == parent))
         if q:
-            stmt = stmt.where(Category.name.contains(q))
+            stmt = stmt.where(Category.name.contains(q, autoescape=True))
         return [
             CategoryOut(
                 code=c.code,
@@ -103,7 +103,7 @@ async def units(
         if kind:
             stmt = stmt.where(HandlingUnit.kind == kind)
         if q:
-            stmt = stmt.where(HandlingUnit.name.contains(q))
+            stmt = stmt.where(HandlingUnit.name.contains(q, autoescape=True))
         return [
             UnitOut(
                 code=u.code,

@@ -77,9 +77,12 @@ class UnitRow:
 
 def _units(s: Session, q: str, kind: str) -> tuple[list[UnitRow], int]:
     stmt = select(HandlingUnit).where(HandlingUnit.active.is_(True))
-    if q:
-        like = f"%{q}%"
-        stmt = stmt.where(or_(HandlingUnit.code.like(like), HandlingUnit.name.like(like)))
+    if q:  # autoescape: a % or _ typed in the search is that character, not a wildcard
+        found = (
+            HandlingUnit.code.contains(q, autoescape=True),
+            HandlingUnit.name.contains(q, autoescape=True),
+        )
+        stmt = stmt.where(or_(*found))
     if kind:
         stmt = stmt.where(HandlingUnit.kind == kind)
     total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0

@@ -70,8 +70,9 @@ def _where(stmt: Select, f: RequestFilter) -> Select:  # type: ignore[type-arg]
     if f.min_heat is not None:
         stmt = stmt.where(R.heat >= f.min_heat)
     if f.q:
-        like = f"%{f.q}%"
-        stmt = stmt.where(or_(R.title.like(like), R.text.like(like), R.ticket == f.q))
+        # autoescape: a % or _ in the search is that character, not LIKE's wildcard.
+        words = (R.title.contains(f.q, autoescape=True), R.text.contains(f.q, autoescape=True))
+        stmt = stmt.where(or_(*words, R.ticket == f.q))
     return stmt
 
 
