@@ -1,7 +1,9 @@
 """The public view of a request: what a citizen may see with only the ticket number.
 
 No contact data, no internal notes, no return reasons or operator remarks — only milestones
-and the unit's answer to the citizen, so a ticket number that leaks exposes nobody.
+and the unit's answer to the citizen, so a ticket number that leaks exposes nobody. The free
+text that is shown (the title, the unit's answer) has its personal data masked
+(``privacy.pii``): a phone number or plate said on the call stays out of the public view.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jiesu.privacy.pii import mask_cut_text, mask_text
 from jiesu.workflow.models import Event, ServiceRequest
 
 # Event kinds a citizen sees, with plain-language labels (zh, en).
@@ -84,6 +87,7 @@ def _milestone(event: Event, tz: ZoneInfo) -> Milestone | None:
     occurred = p.get("occurred_at")
     at = datetime.fromisoformat(occurred) if isinstance(occurred, str) else event.at
     text = p.get("text") if event.kind in ("reply", "history_reply", "answer") else None
+    text = mask_text(str(text)) if text else None
     unit = (
         p.get("unit_name")
         if event.kind
@@ -103,7 +107,7 @@ def public_view(session: Session, req: ServiceRequest, tz: ZoneInfo) -> PublicRe
         status_label=status[0],
         status_label_en=status[1],
         received_at=req.received_at.astimezone(tz),
-        title=req.title,
+        title=mask_cut_text(req.title),
         category=req.category.name if req.category else None,
         area=req.area.name if req.area else None,
         unit=req.lead_unit.name if req.lead_unit else None,

@@ -1,4 +1,7 @@
-"""The pieces without a database: rendering, argument parsing, scrubbing (with properties)."""
+"""The pieces without a database: rendering and argument parsing (with properties).
+
+Masking of personal data in the texts Open311 serves is tested in tests/privacy/test_pii.py.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,6 @@ from jiesu.intake.open311 import errors
 from jiesu.intake.open311.errors import Open311Error, translate
 from jiesu.intake.open311.formats import Many, render, to_json, to_xml, w3c
 from jiesu.intake.open311.params import attributes, csv, paging, w3c_datetime, window
-from jiesu.intake.open311.public import scrub
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 2, 1, 30, tzinfo=UTC)
@@ -123,25 +125,6 @@ def test_attribute_keys() -> None:
 def test_any_form_reads_as_attributes_without_error(items: list[tuple[str, str]]) -> None:
     answers = attributes(items)
     assert all(values for values in answers.values())
-
-
-def test_scrub_masks_contact_like_data() -> None:
-    text = (
-        "电话13912345678或+86 139 1234 5678，座机010-65123456，身份证11010119900101123X，a.b@c.cn"
-    )
-    out = scrub(text)
-    for secret in ("13912345678", "65123456", "11010119900101123X", "a.b@c.cn"):
-        assert secret not in out
-    assert "139****5678" in out and "110101************" in out
-    assert scrub("工单20261102-ABCDEF，3号楼2单元，2026年11月2日") == (
-        "工单20261102-ABCDEF，3号楼2单元，2026年11月2日"
-    )
-
-
-@given(st.text(alphabet="0123456789-+@.abc 电话", max_size=60))
-def test_scrubbing_twice_changes_nothing_more(text: str) -> None:
-    once = scrub(text)
-    assert scrub(once) == once
 
 
 def test_unexpected_exceptions_become_a_general_400_without_details(

@@ -1,19 +1,19 @@
 """What the public may see of a request's history: a status word and a short text per event.
 
 Everything here is served without a key, so it is built from what is public by nature (the
-unit's answer, the outcome) and free text is scrubbed of phone numbers, ID card numbers and
-e-mail addresses: citizens often say them on the phone, and the log keeps their words.
-Internal steps (notes, overdue flags, invalid proposals) are not shown at all.
+unit's answer, the outcome) and free text goes through ``privacy.pii.mask_text`` (phone, ID
+card, bank card and plate numbers, e-mail addresses): citizens often say them on the phone,
+and the log keeps their words. Internal steps (notes, overdue flags, invalid proposals) are
+not shown at all.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jiesu.privacy.masking import mask_phone
+from jiesu.privacy.pii import mask_text
 from jiesu.workflow.transitions import OPEN_STATUSES
 
 # Spec statuses of a request: closed covers every end state of ours.
@@ -27,18 +27,6 @@ def spec_status(status: str) -> str:
 
 def statuses_for(spec: str) -> frozenset[str]:
     return CLOSED_STATUSES if spec == "closed" else frozenset(OPEN_STATUSES)
-
-
-_ID_CARD = re.compile(r"(?<!\d)\d{6}(?:19|20)\d{2}\d{7}[\dXx](?!\d)")
-_PHONE = re.compile(r"(?<![\d])(?:\+?86[- ]?)?(?:1[3-9]\d{9}|0\d{2,3}[- ]?\d{7,8})(?!\d)")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-
-
-def scrub(text: str) -> str:
-    """Free text with contact-like data masked (the shape stays, the identity goes)."""
-    text = _ID_CARD.sub(lambda m: m.group()[:6] + "*" * 12, text)
-    text = _PHONE.sub(lambda m: mask_phone(m.group()), text)
-    return _EMAIL.sub("***@***", text)
 
 
 @dataclass(frozen=True)
@@ -72,15 +60,15 @@ def public_step(kind: str, payload: Mapping[str, Any], *, solved: bool | None) -
     if kind == "return":
         return PublicStep("OPEN", "承办单位退回，将重新派单")
     if kind == "reply":
-        return PublicStep("IN_PROGRESS", scrub(text) or "承办单位已答复")
+        return PublicStep("IN_PROGRESS", mask_text(text) or "承办单位已答复")
     if kind == "call_back":
         if payload.get("solved"):
             return PublicStep("FIXED", "回访：问题已解决")
         return PublicStep("IN_PROGRESS", "回访：问题尚未解决")
     if kind == "close":
-        return PublicStep("FIXED" if solved else "CLOSED", scrub(text) or "已办结")
+        return PublicStep("FIXED" if solved else "CLOSED", mask_text(text) or "已办结")
     if kind == "answer":
-        return PublicStep("CLOSED", scrub(text) or "已直接答复")
+        return PublicStep("CLOSED", mask_text(text) or "已直接答复")
     if kind == "reopen":
         return PublicStep("REOPEN", "重新办理")
     if kind == "merge":

@@ -1,7 +1,7 @@
 """GET requests: the spec's filters over our requests, and the public record of each.
 
 A record never carries contact data (it lives in another table and is not read here), and the
-citizen's text is scrubbed of contact-like data before it leaves.
+citizen's text has its personal data masked (``privacy.pii``) before it leaves.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from jiesu.intake.open311.params import (
     paging,
     window,
 )
-from jiesu.intake.open311.public import CLOSED_STATUSES, scrub, spec_status, statuses_for
+from jiesu.intake.open311.public import CLOSED_STATUSES, spec_status, statuses_for
+from jiesu.privacy.pii import mask_text
 from jiesu.workflow.models import ServiceRequest
 
 SPEC_STATUSES = ("open", "closed")
@@ -120,13 +121,13 @@ def records(
                 "status_notes": step.description if step else None,
                 "service_name": cat.name if cat else None,
                 "service_code": cat.code if cat else None,
-                "description": scrub(r.text),
+                "description": mask_text(r.text),
                 "agency_responsible": unit.name if unit else None,
                 "service_notice": service_notice(cat) if cat else None,
                 "requested_datetime": w3c(r.received_at, tz),
                 "updated_datetime": w3c((r.closed_at if closed else None) or r.updated_at, tz),
                 "expected_datetime": w3c(r.handling_due, tz),
-                "address": scrub(r.address) or None,
+                "address": mask_text(r.address) or None,
                 "address_id": channel.get("address_id"),
                 "zipcode": None,
                 "lat": r.lat,
