@@ -101,8 +101,7 @@ def expected_refusal(req: ServiceRequest, action: str, actor: Actor) -> type[Exc
     t = TRANSITIONS.get(action)
     if t is None:
         return BadInput
-    if req.status not in t.sources:
-        return IllegalAction
+    # Who may act is checked before the state: a refused role learns nothing of the state.
     if actor.role not in t.roles:
         return Forbidden
     lead = req.lead_unit.id if req.lead_unit else None
@@ -111,6 +110,8 @@ def expected_refusal(req: ServiceRequest, action: str, actor: Actor) -> type[Exc
         assisting = any(u.id == actor.unit_id for u in req.assisting_units)
         if (t.lead_unit_only and not is_lead) or not (is_lead or assisting):
             return Forbidden
+    if req.status not in t.sources:
+        return IllegalAction
     return None
 
 

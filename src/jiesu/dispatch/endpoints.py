@@ -35,6 +35,7 @@ from jiesu.dispatch.service import (
 from jiesu.dispatch.service import save_catalogue as save
 from jiesu.dispatch.stats import dispatch_stats
 from jiesu.errors import BadInput, NotFound, error_responses
+from jiesu.workflow.access import can_view
 from jiesu.workflow.models import CHANNELS
 from jiesu.workflow.service import get_by_ticket
 from jiesu.workflow.transitions import DISPATCH_DESK, STAFF
@@ -125,6 +126,7 @@ async def request_dispatch(ticket: str, db: DB, actor: CurrentActor) -> dict[str
 
     def work(s: Session) -> dict[str, Any]:
         req = get_by_ticket(s, ticket)
+        can_view(actor, req)  # another unit's request is not for its handlers to read
         tz = city_context(s).tz
         return {
             "ticket": req.ticket,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from jiesu.city.service import CityContext, find_area, find_category
 from jiesu.dispatch.auto import dispatch_at_intake
-from jiesu.errors import BadInput
+from jiesu.errors import BadInput, Forbidden
 from jiesu.intake.schemas import RequestIn
 from jiesu.kit.ids import new_ticket
 from jiesu.logs import get_logger
@@ -30,6 +30,13 @@ def _title(text: str) -> str:
     return first[:40] + ("…" if len(first) > 40 else "")
 
 
+# Everyone who takes in or finds requests: callers, operators, dispatchers, units (a problem
+# found on patrol), supervisors, administrators and the system's own channels.
+SUBMITTERS = frozenset(
+    {"citizen", "operator", "dispatcher", "handler", "supervisor", "admin", "system"}
+)
+
+
 def submit_request(
     session: Session,
     data: RequestIn,
@@ -45,6 +52,9 @@ def submit_request(
     request made the first time, so a retried submission or import never makes a duplicate.
     ``live`` False is for imported history: no duplicate search against today's requests and
     no dispatch. ``auto_dispatch`` False leaves dispatch to the caller (a sensor's own unit)."""
+    if actor.role not in SUBMITTERS:
+        # Analysts read the city's requests; they do not make them.
+        raise Forbidden(f"role {actor.role} may not record requests")
     if data.source_key:
         existing = session.scalar(
             select(ServiceRequest).where(ServiceRequest.source_key == data.source_key)

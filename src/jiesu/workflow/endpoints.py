@@ -14,6 +14,7 @@ from jiesu.deps import DB, ClockDep, CurrentActor, write
 from jiesu.errors import BadInput, Forbidden, error_responses
 from jiesu.people.service import Actor
 from jiesu.privacy.reads import sees_contacts
+from jiesu.workflow.access import STAFF_VIEWERS, can_view
 from jiesu.workflow.present import detail, summary
 from jiesu.workflow.repository import RequestFilter, list_requests
 from jiesu.workflow.schemas import ACTION_ROUTES, Page, RequestOut
@@ -31,25 +32,9 @@ ERRORS = error_responses(
     }
 )
 
-STAFF_VIEWERS = ("operator", "dispatcher", "supervisor", "analyst", "admin")
-
 
 def _csv(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
-
-
-def can_view(actor: Actor, req: Any) -> None:
-    if actor.role in STAFF_VIEWERS:
-        return
-    if actor.role == "handler" and actor.unit_id is not None:
-        if req.lead_unit_id == actor.unit_id or any(
-            u.id == actor.unit_id for u in req.assisting_units
-        ):
-            return
-        raise Forbidden("this request is not with your unit")
-    if actor.role == "citizen":
-        return  # citizens see the public timeline; contacts stay masked
-    raise Forbidden("your role may not view requests")
 
 
 @router.get("/requests/{ticket}", response_model=RequestOut, responses=ERRORS)

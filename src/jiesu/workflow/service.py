@@ -395,14 +395,8 @@ def check_action(request: ServiceRequest, action: str, actor: Actor) -> None:
     transition = TRANSITIONS.get(action)
     if transition is None:
         raise BadInput("action", f"unknown action {action!r}; actions are {', '.join(TRANSITIONS)}")
-    if request.status not in transition.sources:
-        allowed = allowed_actions(request.status, actor.role)
-        raise IllegalAction(
-            f"cannot {action} request {request.ticket}: it is {request.status}; "
-            f"allowed now: {', '.join(allowed) or 'none'}",
-            status=request.status,
-            allowed_actions=allowed,
-        )
+    # Who may act comes before what state the request is in: a role or unit that may never
+    # take this action is refused the same way whatever the state, and learns nothing of it.
     if actor.role not in transition.roles:
         roles = ", ".join(sorted(transition.roles))
         raise Forbidden(f"role {actor.role} may not {action}; roles that may: {roles}")
@@ -413,6 +407,14 @@ def check_action(request: ServiceRequest, action: str, actor: Actor) -> None:
         assisting = any(u.id == actor.unit_id for u in request.assisting_units)
         if not (is_lead or assisting):
             raise Forbidden(f"request {request.ticket} is not with your unit")
+    if request.status not in transition.sources:
+        allowed = allowed_actions(request.status, actor.role)
+        raise IllegalAction(
+            f"cannot {action} request {request.ticket}: it is {request.status}; "
+            f"allowed now: {', '.join(allowed) or 'none'}",
+            status=request.status,
+            allowed_actions=allowed,
+        )
 
 
 def apply_action(
