@@ -86,12 +86,13 @@ def open_data_cmd(
         console.print_json(json.dumps(meta, ensure_ascii=False))
     else:
         sup = meta["suppression"]
-        tables = sup["by_table"]
+        cells = sup["by_table"]["requests"]
         console.print(
             f"open data {spec.first}..{spec.last} by {spec.period}, {spec.level}, category "
-            f"level {spec.category_level} → {out}: {tables['requests']['rows']} rows, "
-            f"{sup['primary']} suppressed under {spec.min_cell} requests and "
-            f"{sup['complementary']} more so that none can be worked out from the totals"
+            f"level {spec.category_level} → {out}: requests.csv has {cells['rows']} rows, "
+            f"{cells['suppressed']} suppressed; in all tables {sup['primary']} rows hidden "
+            f"under {spec.min_cell} requests and {sup['complementary']} more so that none "
+            "can be worked out from the totals"
         )
         if summary is not None:
             console.print(
@@ -102,6 +103,12 @@ def open_data_cmd(
         err_console.print(
             f"note: {month} is covered only in part; published beside a whole {month} it can "
             "be subtracted (use whole months)"
+        )
+    if data.unaudited_periods:
+        err_console.print(
+            f"note: {len(data.unaudited_periods)} period(s) hide too many rows for the "
+            "whole-number audit (metadata: suppression.unaudited_periods); the other "
+            "guarantees hold"
         )
     if data.synthetic:
         err_console.print(f"note: {data.synthetic} of these requests are synthetic (demo) data")
