@@ -13,7 +13,7 @@ from jiesu.errors import BadInput
 from jiesu.kit.clock import utcnow
 from jiesu.people import second_factor
 from jiesu.people.models import ROLES, User
-from jiesu.people.service import create_user, issue_token
+from jiesu.people.service import create_user, issue_token, set_area
 
 app = typer.Typer(help="Users and API tokens.", no_args_is_help=True)
 
@@ -26,6 +26,9 @@ def create(
         ..., prompt=True, hide_input=True, confirmation_prompt=True, help="at least 8 characters"
     ),
     unit: str | None = typer.Option(None, help="handling unit code (required for handlers)"),
+    area: str | None = typer.Option(
+        None, help="area code: keep a supervisor or analyst to this district (or street)"
+    ),
     name: str = typer.Option("", help="display name"),
 ) -> None:
     """Create a user with one role."""
@@ -36,6 +39,7 @@ def create(
             role=role,
             password=password,
             unit=unit,
+            area=area,
             display_name=name,
             now=utcnow(),
         )
@@ -76,6 +80,20 @@ def _lifetime(text: str) -> timedelta:
         fail(f"--expires: {text!r} is not a lifetime; write e.g. 90d or 12h")
     n = int(m[1])
     return timedelta(days=n) if m[2] == "d" else timedelta(hours=n)
+
+
+@app.command("scope")
+def scope(
+    username: str,
+    area: str | None = typer.Option(None, help="area code the account is kept to"),
+    city: bool = typer.Option(False, "--city", help="give the account the whole city again"),
+) -> None:
+    """Keep a supervisor or analyst to one district (or street), or give them the city."""
+    if (area is None) == (not city):
+        fail("give either --area CODE or --city")
+    with unit_of_work() as session:
+        set_area(session, username, None if city else area)
+    console.print(f"{username}: {'the whole city' if city else area}", highlight=False)
 
 
 @app.command("second-factor-reset")

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jiesu.city.service import find_unit
-from jiesu.errors import BadInput, Conflict, NotAuthenticated
+from jiesu.city.service import find_area, find_unit
+from jiesu.errors import BadInput, Conflict, NotAuthenticated, NotFound
 from jiesu.kit.clock import utcnow
 from jiesu.people.models import ROLES, ApiToken, User
 from jiesu.people.passwords import check_password, hash_password, needs_rehash
@@ -29,10 +29,13 @@ class Actor:
     unit_id: int | None = None
     # What the token used may do (see ``scopes``); None: all the role allows.
     scopes: frozenset[str] | None = None
+    # A district supervisor's or analyst's area (its materialised path); None: the whole city.
+    area_path: str | None = None
 
     @classmethod
     def of(cls, user: User, scopes: frozenset[str] | None = None) -> Actor:
-        return cls(user.id, user.username, user.role, user.unit_id, scopes)
+        area = user.area.path if user.area_id is not None and user.area is not None else None
+        return cls(user.id, user.username, user.role, user.unit_id, scopes, area)
 
 
 SYSTEM_ACTOR = Actor(None, "system", "system")
@@ -47,6 +50,7 @@ def create_user(
     now: datetime,
     display_name: str = "",
     unit: str | None = None,
+    area: str | None = None,
 ) -> User:
     if role not in ROLES:
         raise BadInput("role", f"{role!r} is not a role; use one of {', '.join(ROLES)}")
@@ -60,15 +64,34 @@ def create_user(
         raise BadInput("unit", "a unit handler must be bound to a handling unit")
     if password is not None and len(password) < 8:
         raise BadInput("password", "must be at least 8 characters")
+    if area is not None and role not in AREA_ROLES:
+        raise BadInput("area", f"only {' and '.join(AREA_ROLES)} accounts are kept to an area")
     user = User(
         username=username,
         display_name=display_name or username,
         role=role,
         unit_id=find_unit(session, unit).id if unit else None,
+        area_id=find_area(session, area).id if area else None,
         password_hash=hash_password(password) if password else "",
         created_at=now,
     )
     session.add(user)
+    session.flush()
+    return user
+
+
+# Roles whose view can be kept to one district (or street): they read across units.
+AREA_ROLES = ("supervisor", "analyst")
+
+
+def set_area(session: Session, username: str, area: str | None) -> User:
+    """Keep a supervisor or analyst to an area's subtree, or (None) give them the city."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    if area is not None and user.role not in AREA_ROLES:
+        raise BadInput("area", f"only {' and '.join(AREA_ROLES)} accounts are kept to an area")
+    user.area_id = find_area(session, area).id if area else None
     session.flush()
     return user
 

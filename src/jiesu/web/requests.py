@@ -25,7 +25,7 @@ from jiesu.web.forms import FormErrors, form_dict
 from jiesu.web.nav import ROLE_NAMES
 from jiesu.web.render import render
 from jiesu.web.session import HOME, WebActor, need
-from jiesu.workflow.endpoints import STAFF_VIEWERS, can_view
+from jiesu.workflow.access import STAFF_VIEWERS, can_view, scope_filter
 from jiesu.workflow.present import detail, summary
 from jiesu.workflow.public import MILESTONES, STATUS_LABELS
 from jiesu.workflow.repository import SORTS, RequestFilter, list_requests
@@ -128,6 +128,7 @@ def _filter(s: Session, actor: Actor, q: dict[str, str]) -> RequestFilter:
                 f.received_to = start + timedelta(days=1)
     if actor.role == "handler":
         f.unit_id = actor.unit_id  # a unit sees only its own requests, whatever is asked
+    scope_filter(actor, f)
     return f
 
 

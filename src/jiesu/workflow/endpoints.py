@@ -14,7 +14,7 @@ from jiesu.deps import DB, ClockDep, CurrentActor, write
 from jiesu.errors import BadInput, Forbidden, error_responses
 from jiesu.people.service import Actor
 from jiesu.privacy.reads import sees_contacts
-from jiesu.workflow.access import STAFF_VIEWERS, can_view
+from jiesu.workflow.access import STAFF_VIEWERS, can_view, scope_filter
 from jiesu.workflow.present import detail, summary
 from jiesu.workflow.repository import RequestFilter, list_requests
 from jiesu.workflow.schemas import ACTION_ROUTES, Page, RequestOut
@@ -112,10 +112,7 @@ async def list_all(
             f.area_path = find_area(s, area).path
         if unit:
             f.unit_id = find_unit(s, unit).id
-        if actor.role == "handler":
-            if f.unit_id is not None and f.unit_id != actor.unit_id:
-                raise Forbidden("unit handlers can list only their own unit's requests")
-            f.unit_id = actor.unit_id
+        scope_filter(actor, f)
         rows, total = list_requests(s, f, page=page, page_size=page_size, sort=sort)
         return Page(
             items=[summary(r, ctx.tz) for r in rows], page=page, page_size=page_size, total=total

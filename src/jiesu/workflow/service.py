@@ -32,6 +32,7 @@ from jiesu.loop.callbacks import cancel_open_tasks, complete_task, ensure_callba
 from jiesu.loop.policy import RESOLUTIONS
 from jiesu.nlp.reply_check import check_reply
 from jiesu.people.service import SYSTEM_ACTOR, Actor
+from jiesu.workflow.access import in_area
 from jiesu.workflow.deadlines import start_clock
 from jiesu.workflow.events import append_event
 from jiesu.workflow.models import Event, ServiceRequest
@@ -407,6 +408,7 @@ def check_action(request: ServiceRequest, action: str, actor: Actor) -> None:
         assisting = any(u.id == actor.unit_id for u in request.assisting_units)
         if not (is_lead or assisting):
             raise Forbidden(f"request {request.ticket} is not with your unit")
+    in_area(actor, request)
     if request.status not in transition.sources:
         allowed = allowed_actions(request.status, actor.role)
         raise IllegalAction(
