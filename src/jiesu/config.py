@@ -40,6 +40,10 @@ class Settings(BaseSettings):
         description="File of data keys, one base64 key a line, oldest first; default "
         "<data dir>/keys/data.key, created (0600) outside production",
     )
+    privacy_min_retention: str = Field(
+        "1y",
+        description="The shortest age `jiesu privacy purge --older-than` accepts (e.g. 1y, 18m)",
+    )
     log_level: str = Field("INFO", description="DEBUG | INFO | WARNING | ERROR")
     log_json: bool = Field(False, description="Write logs as JSON lines instead of console text")
     max_body_bytes: int = Field(
@@ -114,6 +118,18 @@ class Settings(BaseSettings):
     @cached_property
     def second_factor_roles(self) -> frozenset[str]:
         return frozenset(r.strip() for r in self.totp_required_roles.split(",") if r.strip())
+
+    @field_validator("privacy_min_retention")
+    @classmethod
+    def _retention_is_an_age(cls, value: str) -> str:
+        from jiesu.errors import BadInput
+        from jiesu.privacy.retention import parse_age  # late: keeps this module light
+
+        try:
+            parse_age(value, option="JIESU_PRIVACY_MIN_RETENTION")
+        except BadInput as exc:
+            raise ValueError(exc.message) from None
+        return value
 
     @model_validator(mode="after")
     def _data_key_in_production(self) -> Settings:

@@ -223,3 +223,32 @@ def test_reads_recorded_at_the_same_moment_still_form_one_chain(
     assert [r[0] for r in reads(session)] == list(range(1, 9))
     report = verify(session, tz=world.ctx.tz)
     assert report.ok and report.reads == 8
+
+
+def test_the_reads_command_lists_who_saw_whom(
+    session: Session,
+    world: World,
+    clock: FixedClock,
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from jiesu.cli import app
+
+    _three_reads(session, world, clock)
+    ticket = session.scalars(select(PersonalDataRead.ticket)).first()
+    session.close()
+    monkeypatch.setenv("JIESU_DATABASE_URL", db_url)
+    monkeypatch.setenv("JIESU_DATA_DIR", str(tmp_path / "data"))
+    runner = CliRunner()
+    listed = runner.invoke(app, ["privacy", "reads", "--ticket", str(ticket).lower()])
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.strip().splitlines()
+    assert [line.split()[0] for line in lines] == ["#3", "#2", "#1"]  # newest first
+    assert "sup (supervisor)" in lines[0] and f"{ticket}  name,phone  test" in lines[0]
+    by_user = runner.invoke(app, ["privacy", "reads", "--user", "disp"])
+    assert by_user.output.split()[0] == "#2" and len(by_user.output.strip().splitlines()) == 1
+    none = runner.invoke(app, ["privacy", "reads", "--user", "nobody"])
+    assert none.exit_code == 0 and "no reads recorded" in none.output

@@ -1,7 +1,8 @@
-"""`jiesu privacy …`: data keys, key rotation, reads of personal data."""
+"""`jiesu privacy …`: data keys, key rotation, reads of personal data, retention purges."""
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 
 import typer
@@ -10,13 +11,15 @@ from sqlalchemy import select
 
 from jiesu.city.service import city_context
 from jiesu.clikit import console, err_console, fail, settings, unit_of_work
-from jiesu.errors import JiesuError
-from jiesu.privacy import rotation
+from jiesu.errors import BadInput, JiesuError
+from jiesu.kit.clock import utcnow
+from jiesu.privacy import purge, rotation
 from jiesu.privacy.crypto import new_key
 from jiesu.privacy.keys import active_keyring, add_key, key_file, remove_keys
 from jiesu.privacy.models import PersonalDataRead
+from jiesu.privacy.retention import parse_age
 
-app = typer.Typer(help="Personal data: keys, rotation, reads.", no_args_is_help=True)
+app = typer.Typer(help="Personal data: keys, rotation, reads, retention.", no_args_is_help=True)
 
 
 def _bar() -> Progress:
@@ -133,3 +136,64 @@ def reads_cmd(
         )
     if not rows:
         console.print("no reads recorded")
+
+
+@app.command("purge")
+def purge_cmd(
+    older_than: str = typer.Option(
+        ..., "--older-than", help="purge requests closed longer ago than this: 3y, 18m, 26w, 400d"
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="only say what would be purged"),
+    yes: bool = typer.Option(False, "--yes", help="do not ask for confirmation"),
+    batch: int = typer.Option(purge.BATCH, "--batch", min=1, max=5_000, help="requests a batch"),
+    by: str | None = typer.Option(None, "--by", help="who runs it (default: the system user)"),
+) -> None:
+    """Remove the personal data of closed requests older than the cutoff, keeping the
+    anonymised case, its statistics and a valid audit chain. Recorded; safe to run again."""
+    s = settings()
+    try:
+        age = parse_age(older_than)
+        minimum = parse_age(s.privacy_min_retention, option="JIESU_PRIVACY_MIN_RETENTION")
+    except BadInput as exc:
+        fail(exc.message)
+    now = utcnow()
+    if age.cutoff(now, s.tz) > minimum.cutoff(now, s.tz):
+        fail(
+            f"--older-than: {age} is shorter than the minimum retention of {minimum} "
+            "(JIESU_PRIVACY_MIN_RETENTION); requests must be kept at least that long"
+        )
+    with unit_of_work(s) as session:
+        tz = city_context(session).tz
+        cutoff = age.cutoff(now, tz)
+        todo = purge.plan(session, cutoff)
+    day = cutoff.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    console.print(
+        f"{todo.requests} closed request(s) closed before {day} still hold personal data "
+        f"({todo.contacts} contact(s))"
+    )
+    if dry_run:
+        console.print("dry run: nothing changed")
+        return
+    asked = todo.requests and not yes
+    if asked and not typer.confirm("Remove their personal data? It cannot be undone"):
+        fail("nothing purged")
+    actor = by or f"cli:{getpass.getuser()}"
+    with unit_of_work(s) as session:
+        run_id = purge.start(
+            session, actor=actor, older_than=str(age), cutoff=cutoff, now=utcnow()
+        ).id
+    last: int | None = 0
+    with _bar() as bar:
+        task = bar.add_task("purging", total=todo.requests)
+        while last is not None:
+            with unit_of_work(s) as session:
+                run = purge.get_run(session, run_id)
+                before = run.requests
+                last = purge.purge_batch(session, run, now=utcnow(), after_id=last, limit=batch)
+                bar.update(task, advance=run.requests - before)
+    with unit_of_work(s) as session:
+        run = purge.finish(session, purge.get_run(session, run_id), now=utcnow())
+        console.print(
+            f"purge #{run.id}: {run.requests} request(s), {run.contacts} contact(s) removed, "
+            f"{run.texts} text(s) masked, {run.events} event(s) redacted; recorded and sealed"
+        )
