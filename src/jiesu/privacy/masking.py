@@ -2,8 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from jiesu.privacy.pii import mask_text
+
 # Roles that call citizens back or verify their identity see contacts in full.
 CONTACT_ROLES = frozenset({"operator", "dispatcher", "supervisor", "admin"})
+# Roles that study requests rather than handle them: personal data said inside the words
+# (phones, ID numbers, plates…) is masked for them too, not only the contact fields.
+TEXT_MASKED_ROLES = frozenset({"analyst"})
+
+
+def text_for(role: str, text: str) -> str:
+    return mask_text(text) if role in TEXT_MASKED_ROLES and text else text
+
+
+def payload_for(role: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """An event's payload with every text in it masked for roles that get masked words."""
+    if role not in TEXT_MASKED_ROLES:
+        return payload
+    return {k: mask_text(v) if isinstance(v, str) else v for k, v in payload.items()}
 
 
 def mask_name(name: str) -> str:

@@ -151,7 +151,7 @@ async def request_list(request: Request, db: DB, actor: WebActor) -> HTMLRespons
         rows, total = list_requests(
             s, _filter(s, actor, q), page=page, page_size=PAGE_SIZE, sort=sort
         )
-        return {"items": [summary(r, tz) for r in rows], "total": total}
+        return {"items": [summary(r, tz, actor.role) for r in rows], "total": total}
 
     data = await db.run_sync(work)
     pages = max(1, -(-data["total"] // PAGE_SIZE))

@@ -115,7 +115,10 @@ async def list_all(
         scope_filter(actor, f)
         rows, total = list_requests(s, f, page=page, page_size=page_size, sort=sort)
         return Page(
-            items=[summary(r, ctx.tz) for r in rows], page=page, page_size=page_size, total=total
+            items=[summary(r, ctx.tz, actor.role) for r in rows],
+            page=page,
+            page_size=page_size,
+            total=total,
         )
 
     return await db.run_sync(work)

@@ -18,7 +18,7 @@ from jiesu.kit.clock import utcnow
 from jiesu.nlp.understand import scored_text
 from jiesu.people.service import Actor
 from jiesu.privacy.contacts import shown_fields
-from jiesu.privacy.masking import mask_email, mask_name, mask_phone
+from jiesu.privacy.masking import mask_email, mask_name, mask_phone, payload_for, text_for
 from jiesu.privacy.reads import Shown, record_reads, sees_contacts
 from jiesu.workflow.models import Event, ServiceRequest
 from jiesu.workflow.schemas import (
@@ -49,13 +49,13 @@ def _category(cat: Category | None) -> CategoryRef | None:
     return CategoryRef(code=cat.code, name=cat.name, path=list(reversed(path)))
 
 
-def summary(req: ServiceRequest, tz: ZoneInfo) -> RequestSummary:
+def summary(req: ServiceRequest, tz: ZoneInfo, role: str = "") -> RequestSummary:
     return RequestSummary(
         ticket=req.ticket,
         status=req.status,
         channel=req.channel,
         received_at=req.received_at.astimezone(tz),
-        title=req.title,
+        title=text_for(role, req.title),
         area=Ref(code=req.area.code, name=req.area.name) if req.area else None,
         category=_category(req.category),
         urgency=req.urgency,
@@ -135,10 +135,11 @@ def detail(
             email=c.email if full else mask_email(c.email),
             masked=not full,
         )
+    role = viewer.role
     return RequestOut(
-        **summary(req, tz).model_dump(),
-        text=req.text,
-        address=req.address,
+        **summary(req, tz, role).model_dump(),
+        text=text_for(role, req.text),
+        address=text_for(role, req.address),
         lat=req.lat,
         lon=req.lon,
         category_confirmed=req.category_confirmed,
@@ -172,7 +173,7 @@ def detail(
                 actor=e.actor,
                 from_status=e.from_status,
                 to_status=e.to_status,
-                payload=e.payload,
+                payload=payload_for(role, e.payload),
             )
             for e in events
         ],
