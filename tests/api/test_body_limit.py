@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -169,7 +170,10 @@ def _call(app: FastAPI, client: Client, path: str, length: int | None) -> None:
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
     }
-    asyncio.run(asyncio.wait_for(app(scope, client.receive, client.send), timeout=30))
+    # A loop of its own in a thread of its own: the browser tests keep one running in this one.
+    call = asyncio.wait_for(app(scope, client.receive, client.send), timeout=30)
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, call).result()
 
 
 @pytest.mark.parametrize("path", ["/api/v1/requests", "/api/v1/public/requests", "/login"])
