@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 
 from jiesu import __version__
@@ -101,6 +101,18 @@ async def _data_error(_: Request, exc: Exception) -> JSONResponse:
         },
         status_code=422,
     )
+
+
+async def _database_down(request: Request, exc: Exception) -> Response:
+    # The database did not answer (down, restarting, unreachable, or SQLite busy past its
+    # timeout): the request was not done, and saying so lets clients and balancers retry.
+    # The pool drops the broken connections, so service comes back by itself with the database.
+    log.error("database.unavailable", error=type(exc).__name__, detail=str(exc).splitlines()[0])
+    refused = Refused(503, "the database is not answering; nothing was changed, try again shortly")
+    refused.code = "database_unavailable"
+    response = await _jiesu_error(request, refused)
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 async def _tick_loop(app: FastAPI) -> None:
@@ -196,6 +208,8 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ValidationError, _validation_error)
     app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(InterfaceError, _database_down)
     app.add_exception_handler(HTTPException, _http_error)
     app.include_router(api)
     app.include_router(open311_router)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from fastapi import Response
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException  # the framework's own (404, 405, 413) and FastAPI's
 
 from jiesu.errors import (
@@ -58,6 +59,10 @@ def translate(exc: Exception) -> Open311Error:
     if isinstance(exc, RequestValidationError):
         problems = [f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in exc.errors()]
         return Open311Error.bad(*problems)
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is not answering: nothing was done, and the client may retry.
+        log.error("open311.database_unavailable", error=type(exc).__name__)
+        return Open311Error(503, (503, "the database is not answering; try again shortly"))
     if isinstance(exc, HTTPException):
         status = exc.status_code if exc.status_code in (403, 404) else 400
         return Open311Error(status, (exc.status_code, str(exc.detail)))
