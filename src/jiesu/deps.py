@@ -104,6 +104,11 @@ async def write(db: AsyncSession, work: Callable[[Session], T]) -> T:
                 result = await db.run_sync(work)
                 await db.commit()
                 return result
+            # A connection first, then the queue. A writer with none yet (a public form: no
+            # sign-in looked one up) that got to the front would wait for the pool while the
+            # writers behind it hold every connection and wait for it: all of them stuck until
+            # the pool's 30 s time-out, and the server with them (found by the soak test).
+            await db.connection()
             async with lock:
                 result = await db.run_sync(work)
                 await db.commit()
