@@ -261,3 +261,13 @@ def test_every_desk_page_opens_exactly_for_its_roles(
                 elif opened != (role in allowed.split()):
                     wrong.append(f"{page} as {role}: {r.status_code}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_admin_user_search_takes_wildcards_as_characters(
+    city: tuple[FastAPI, World, dict[str, str]], session: Session
+) -> None:
+    from jiesu.people.accounts import list_users
+
+    assert list_users(session, q="%") == []
+    assert list_users(session, q="_") == []
+    assert [u.username for u in list_users(session, q="disp")] == ["disp"]

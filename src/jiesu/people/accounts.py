@@ -18,8 +18,11 @@ from jiesu.people.service import Actor
 def list_users(session: Session, *, q: str | None = None) -> list[User]:
     stmt = select(User).options(selectinload(User.unit)).order_by(User.role, User.username)
     if q:
-        like = f"%{q}%"
-        stmt = stmt.where(User.username.like(like) | User.display_name.like(like))
+        # autoescape: a search for "%" or "_" finds those characters, not every account.
+        stmt = stmt.where(
+            User.username.contains(q, autoescape=True)
+            | User.display_name.contains(q, autoescape=True)
+        )
     return list(session.scalars(stmt))
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jiesu.deps import DB, ClockDep, CurrentActor, write
-from jiesu.errors import BadInput, NotAuthenticated, NotFound
+from jiesu.errors import BadInput, NotAuthenticated, NotFound, error_responses
 from jiesu.people import second_factor
 from jiesu.people.models import ApiToken, User
 from jiesu.people.scopes import ACCOUNT, parse_scopes
@@ -76,7 +76,15 @@ class NewTokenOut(TokenInfo):
 
 
 @router.post(
-    "/auth/token", response_model=TokenOut, responses={401: {"description": "wrong login"}}
+    "/auth/token",
+    response_model=TokenOut,
+    responses=error_responses(
+        {
+            401: "wrong username, password or one-time code, or the account is locked "
+            "(code otp_required: send the code as 'otp')",
+            422: "a field is missing or wrong, e.g. an unknown scope",
+        }
+    ),
 )
 async def token(
     request: Request,
