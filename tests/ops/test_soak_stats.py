@@ -63,6 +63,7 @@ def test_a_clean_steady_run_passes() -> None:
     assert v["passed"], v["reasons"]
     assert (v["p99_first_window_ms"], v["p99_last_window_ms"], v["p99_ratio"]) == (100, 120, 1.2)
     assert v["windows_after_warmup"] == 3  # the slow first window is the warm-up
+    assert (v["p99_worst_window_ms"], v["worst_window_start_s"]) == (120, 30)
 
 
 def test_each_criterion_fails_on_its_own() -> None:

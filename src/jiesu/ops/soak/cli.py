@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
 from types import FrameType
 from typing import Any
 
@@ -54,14 +55,18 @@ def bench_soak(
     )
     # SIGTERM (and Ctrl+C) end the load early but still stop the server and drop the scratch
     # database: the soak never leaves a server or a database behind.
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, _interrupt)
+    before = {}
+    if threading.current_thread() is threading.main_thread():  # only it may set handlers
+        before = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         result = run_soak(plan, say=lambda line: err_console.print(line, highlight=False))
     except JiesuError as exc:
         fail(exc.message)
     except KeyboardInterrupt:
         fail("stopped before the end: server stopped, scratch database removed", code=130)
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
     else:
@@ -110,7 +115,8 @@ def _print(r: dict[str, Any]) -> None:
             if v["passed"]
             else "[bold red]FAILED[/]: " + "; ".join(v["reasons"])
         )
-        + f"  (p99 last/first window after warm-up: {_cell(v['p99_ratio'])})"
+        + f"  (p99 last/first window after warm-up: {_cell(v['p99_ratio'])}; worst window "
+        f"p99 {_cell(v['p99_worst_window_ms'])} ms at {_cell(v['worst_window_start_s'])} s)"
     )
 
 

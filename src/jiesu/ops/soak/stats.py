@@ -155,6 +155,8 @@ def verdict(
     p99_last = last["p99"] if last else None
     ratio = p99_last / p99_first if p99_first and p99_last is not None else None
     growth = rss["growth_pct"]
+    # Not a criterion, but a run that passes with a bad minute in the middle should say so.
+    worst = max((r for r in steady if r["p99"] is not None), key=lambda r: r["p99"], default=None)
     checks = {
         "zero_errors": errors == 0,
         "rss_growth_within_10pct": growth is not None and growth <= RSS_GROWTH_LIMIT_PCT,
@@ -178,6 +180,8 @@ def verdict(
         "p99_first_window_ms": p99_first,
         "p99_last_window_ms": p99_last,
         "p99_ratio": _r(ratio, 2),
+        "p99_worst_window_ms": worst["p99"] if worst else None,
+        "worst_window_start_s": worst["start_s"] if worst else None,
         "windows_after_warmup": len(steady),
         "passed": all(checks.values()),
         "reasons": reasons,
