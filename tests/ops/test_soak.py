@@ -108,6 +108,10 @@ def _check(code: int, r: dict[str, Any]) -> None:
     assert v["rss_growth_pct"] == pytest.approx(growth, abs=0.1)
     assert v["rss_growth_within_10pct"] == (v["rss_growth_pct"] <= 10)
     assert rss["slope_mb_per_min"] is not None
+    # Linux splits the resident memory by kind; the parts add up to the whole.
+    parts = rss["parts"]
+    assert set(parts) == {"anon", "file", "shmem"}
+    assert sum(p["last"] for p in parts.values()) == pytest.approx(rss["last"], abs=0.5)
     assert v["zero_errors"] and v["audit_verified"]
     assert v["passed"] == (v["rss_growth_within_10pct"] and v["p99_last_within_1_5x_first"])
     assert code == (0 if v["passed"] else 1)

@@ -23,7 +23,10 @@ def _calls(ms_by_window: list[list[float]], window: float = 10) -> list[Call]:
 
 
 def _samples(mb: list[float], window: float = 10) -> list[Sample]:
-    return [Sample(i * window, int(v * MB), i * 2.0) for i, v in enumerate(mb)]
+    return [
+        Sample(i * window, int(v * MB), i * 2.0, {"anon": int(v * MB) - 50 * MB, "file": 50 * MB})
+        for i, v in enumerate(mb)
+    ]
 
 
 def test_percentile_is_the_nearest_rank() -> None:
@@ -53,6 +56,10 @@ def test_memory_growth_and_slope_are_taken_after_the_warm_up() -> None:
     assert (rss["first"], rss["at_warmup"], rss["last"], rss["max"]) == (200, 300, 303, 303)
     assert rss["growth_pct"] == 1.0
     assert rss["slope_mb_per_min"] == 6.0
+    assert rss["parts"] == {
+        "anon": {"at_warmup": 250, "last": 253},
+        "file": {"at_warmup": 50, "last": 50},
+    }
 
 
 def test_a_clean_steady_run_passes() -> None:

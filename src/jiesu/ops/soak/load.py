@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from jiesu.demo import texts
-from jiesu.ops.soak.site import City
+from jiesu.ops.soak.site import City, Place
 from jiesu.ops.soak.stats import Call
 from jiesu.web.citizen import track_code
 
@@ -127,7 +127,7 @@ class Mix:
         return Planned("open311_services", "GET", "/open311/v2/services.json")
 
     # ------------------------------------------------------------------ writes
-    def _compose(self) -> tuple[texts.CategoryRef, Any, texts.ComposedRequest]:
+    def _compose(self) -> tuple[texts.CategoryRef, Place, texts.ComposedRequest]:
         rng, city = self.rng, self.city
         category = rng.choices(city.categories, weights=city.weights)[0]
         place = rng.choice(city.places)

@@ -165,7 +165,9 @@ async def _load(
     t0 = 0.0
 
     def sample() -> Sample:
-        s = Sample(time.monotonic() - t0, server.rss_bytes(), server.cpu_seconds())
+        s = Sample(
+            time.monotonic() - t0, server.rss_bytes(), server.cpu_seconds(), server.memory_parts()
+        )
         samples.append(s)
         return s
 

@@ -93,6 +93,20 @@ class ServerProcess:
                 return int(line.split()[1]) * 1024  # reported in kB
         raise ServerFailed("no VmRSS line in /proc/<pid>/status")
 
+    def memory_parts(self) -> dict[str, int]:
+        """The resident memory by kind where Linux says it (bytes): anonymous (the heaps of
+        Python, SQLite and the libraries), file-backed (code, memory-mapped files), shared."""
+        parts: dict[str, int] = {}
+        try:
+            lines = Path(f"/proc/{self.pid}/status").read_text().splitlines()
+        except OSError:
+            return parts
+        for line in lines:
+            name, _, rest = line.partition(":")
+            if name in ("RssAnon", "RssFile", "RssShmem"):
+                parts[name[3:].lower()] = int(rest.split()[0]) * 1024
+        return parts
+
     def cpu_seconds(self) -> float:
         """User and system CPU time the server process has used so far."""
         if self._ps is not None:

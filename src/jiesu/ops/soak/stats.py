@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 MB = 1024 * 1024
@@ -38,6 +38,7 @@ class Sample:
     at: float  # seconds from the start of the load
     rss_bytes: int
     cpu_seconds: float
+    parts: dict[str, int] = field(default_factory=dict)  # RSS by kind: anon, file, shmem
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -99,12 +100,13 @@ def _sample_at(samples: Sequence[Sample], at: float) -> Sample | None:
     return min(samples, key=lambda s: abs(s.at - at), default=None)
 
 
-def rss_trend(samples: Sequence[Sample], *, warmup: float) -> dict[str, float | None]:
+def rss_trend(samples: Sequence[Sample], *, warmup: float) -> dict[str, Any]:
     """Memory first, at the end of the warm-up, last and highest; growth after the warm-up in
-    per cent of the warm-up's level, and the least-squares slope after it in MB per minute."""
+    per cent of the warm-up's level, and the least-squares slope after it in MB per minute;
+    by kind (anon, file, shmem) at the end of the warm-up and at the end, where known."""
     if not samples:
         return dict.fromkeys(
-            ("first", "at_warmup", "last", "max", "growth_pct", "slope_mb_per_min")
+            ("first", "at_warmup", "last", "max", "growth_pct", "slope_mb_per_min", "parts")
         )
     after = [s for s in samples if s.at >= warmup - 1e-9]
     base = after[0] if after else samples[-1]
@@ -117,6 +119,11 @@ def rss_trend(samples: Sequence[Sample], *, warmup: float) -> dict[str, float | 
         "max": _r(max(s.rss_bytes for s in samples) / MB),
         "growth_pct": _r(growth, 2),
         "slope_mb_per_min": _r(_slope([(s.at / 60, s.rss_bytes / MB) for s in after]), 3),
+        "parts": {
+            kind: {"at_warmup": _r(base.parts[kind] / MB), "last": _r(last.parts[kind] / MB)}
+            for kind in base.parts
+            if kind in last.parts
+        },
     }
 
 
@@ -144,7 +151,7 @@ def error_summary(calls: Sequence[Call], examples: int = 20) -> dict[str, Any]:
 
 
 def verdict(
-    errors: int, rows: Sequence[dict[str, Any]], rss: dict[str, float | None], *, warmup: float
+    errors: int, rows: Sequence[dict[str, Any]], rss: dict[str, Any], *, warmup: float
 ) -> dict[str, Any]:
     """Zero errors; memory after the warm-up grew at most 10 %; the last window's p99 is at
     most 1.5 × the first window's after the warm-up. A criterion that the run has too little
