@@ -47,6 +47,16 @@ def test_counts_per_street_and_month_match_the_database(history: History) -> Non
     assert {a.name: a.n for a in districts.areas} == {"东城区": 13, "西城区": 2}
 
 
+def test_a_district_sees_its_own_requests_only(history: History) -> None:
+    history.wh.refresh(history.session, now=history.clock.now())
+    with history.wh.connect() as con:
+        xicheng = heat(con, check_query("district", OCT1, NOV30, "month", None, "110000/110102/"))
+        dongcheng = heat(con, check_query("street", OCT1, NOV30, "month", None, "110000/110101/"))
+    assert {a.name: a.n for a in xicheng.areas} == {"西城区": 2}
+    assert {a.code: a.n for a in dongcheng.areas} == {"110101001": 8, "110101008": 5}
+    assert dongcheng.unplaced == 0  # 西城区's two unplaced requests are not the district's
+
+
 def test_a_category_at_any_level_filters(history: History) -> None:
     assert sum(a.n for a in _heat(history, category="0101").areas) == 13
     water = _heat(history, category="010102")

@@ -45,7 +45,7 @@ def heat_map(
     today = request.app.state.clock.now().astimezone(request.app.state.settings.tz).date()
     last = last or today
     first = first or last - timedelta(days=DEFAULT_DAYS - 1)
-    q = check_query(level, first, last, bucket, category)
+    q = check_query(level, first, last, bucket, category, actor.area_path)
     wh = warehouse(request)
     with wh.connect() as con:
         data = heat(con, q).as_dict()

@@ -38,6 +38,7 @@ class HeatQuery:
     last: date
     bucket: Bucket
     category: str | None = None  # a category code, any level
+    within: str | None = None  # an area path: only requests placed at or below it
 
 
 @dataclass
@@ -100,7 +101,12 @@ class HeatData:
 
 
 def check_query(
-    level: str, first: date, last: date, bucket: str, category: str | None
+    level: str,
+    first: date,
+    last: date,
+    bucket: str,
+    category: str | None,
+    within: str | None = None,
 ) -> HeatQuery:
     if level not in LEVELS:
         raise BadInput("level", f"{level!r} is not an area level; use one of {', '.join(LEVELS)}")
@@ -115,7 +121,7 @@ def check_query(
         raise BadInput(
             "bucket", f"{buckets} {bucket}s are too many to show; choose a longer bucket"
         )
-    return HeatQuery(level, first, last, bucket, category or None)  # type: ignore[arg-type]
+    return HeatQuery(level, first, last, bucket, category or None, within)  # type: ignore[arg-type]
 
 
 def bucket_start(d: date, bucket: Bucket) -> date:
@@ -156,6 +162,10 @@ def heat(con: duckdb.DuckDBPyConnection, q: HeatQuery) -> HeatData:
     col = f"r.{q.level}_id"
     where = f"r.day BETWEEN ? AND ?{cat_sql}"
     params: list[Any] = [q.first, q.last, *cat_params]
+    if q.within is not None:
+        # A district's desk: the same map over the requests placed in the district only.
+        where += " AND r.area_id IN (SELECT id FROM areas WHERE starts_with(path, ?))"
+        params.append(q.within)
     open_list = ", ".join(f"'{s}'" for s in OPEN)
     rows = con.execute(
         f"""SELECT a.code, a.name, a.lat, a.lon, count(*),

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from jiesu.analytics.hotspots import HotInput, HotSettings, find_hot_issues
 from jiesu.city.models import Area
+from jiesu.workflow.access import placed_within
 from jiesu.workflow.models import Contact, ServiceRequest
 
 DAYS = 7
@@ -55,8 +56,10 @@ def hot_issues(
     days: int = DAYS,
     top: int = 10,
     settings: HotSettings | None = None,
+    area_path: str | None = None,
 ) -> dict[str, Any]:
-    """The hottest groups among requests received in the ``days`` before ``end``."""
+    """The hottest groups among requests received in the ``days`` before ``end`` (placed in
+    ``area_path`` when given: a district's own hot issues)."""
     start = end - timedelta(days=days)
     rows = session.execute(
         select(
@@ -64,6 +67,7 @@ def hot_issues(
         )
         .outerjoin(Contact, Contact.request_id == R.id)
         .where(R.received_at >= start, R.received_at < end, R.status != "invalid")
+        .where(*placed_within(area_path))
         .order_by(R.received_at.desc())
         .limit(MAX_REQUESTS)
     ).all()

@@ -30,11 +30,12 @@ from jiesu.analytics.models import EarlyWarning
 from jiesu.analytics.surge import DEFAULT_MIN_COUNT, detect_surge
 from jiesu.city.models import Area, Category
 from jiesu.city.service import city_context
-from jiesu.errors import BadInput, Conflict, NotFound
+from jiesu.errors import BadInput, Conflict, Forbidden, NotFound
 from jiesu.intake.schemas import RequestIn
 from jiesu.intake.service import submit_request
 from jiesu.kit.calendar import WorkCalendar
 from jiesu.people.service import Actor
+from jiesu.workflow.access import area_ids_within
 from jiesu.workflow.models import ServiceRequest
 
 HISTORY_DAYS = 364  # 52 weeks: enough for weekday factors and the recent level
@@ -319,18 +320,24 @@ def _keep(session: Session, f: Found, now: datetime) -> bool:
 
 
 def list_warnings(
-    session: Session, *, status: str | None = "open", limit: int = 200
+    session: Session, *, status: str | None = "open", limit: int = 200, area_path: str | None = None
 ) -> list[EarlyWarning]:
+    """The newest warnings first; with ``area_path`` only those about a place in that area (a
+    warning about the whole city has no place and is the city's desks' to decide)."""
     q = select(EarlyWarning).order_by(EarlyWarning.last_day.desc(), EarlyWarning.score.desc())
     if status:
         q = q.where(EarlyWarning.status == status)
+    if area_path is not None:
+        q = q.where(EarlyWarning.area_id.in_(area_ids_within(area_path)))
     return list(session.scalars(q.limit(limit)))
 
 
-def get_warning(session: Session, wid: int) -> EarlyWarning:
+def get_warning(session: Session, wid: int, *, area_path: str | None = None) -> EarlyWarning:
     w = session.get(EarlyWarning, wid)
     if w is None:
         raise NotFound(f"no early warning {wid}")
+    if area_path is not None and (w.area is None or not w.area.path.startswith(area_path)):
+        raise Forbidden(f"early warning {wid} is outside your area")
     return w
 
 

@@ -15,9 +15,11 @@ from typing import Annotated, Any, Literal, get_args
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jiesu.city.models import UNIT_KINDS, HandlingUnit
+from jiesu.city.models import UNIT_KINDS, Area, HandlingUnit
+from jiesu.city.service import find_area
 from jiesu.deps import DB, ClockDep, CurrentActor
 from jiesu.errors import BadInput, ConfigError, Forbidden, error_responses
 from jiesu.people.service import Actor
@@ -101,10 +103,26 @@ def _check_unit(own: HandlingUnit | None, asked: str | None) -> str | None:
     return own.code
 
 
+def _check_area(s: Session, actor: Actor, asked: str | None) -> str | None:
+    """A supervisor or analyst kept to a district gets the district's figures: no area asked
+    means theirs, an area inside it is fine, one outside is refused (not quietly narrowed)."""
+    if actor.area_path is None:
+        return asked
+    if asked is None:
+        own = s.scalar(select(Area.code).where(Area.path == actor.area_path))
+        if own is None:  # the account's area was removed from the city pack
+            raise _refused("area", "your account's area no longer exists")
+        return own
+    if not find_area(s, asked).path.startswith(actor.area_path):
+        raise _refused("area", "that area is outside yours")
+    return asked
+
+
 def _rates_query(
     s: Session, actor: Actor, as_of: datetime, defs: Definitions, **kw: Any
 ) -> RatesQuery:
     kw["unit"] = _check_unit(_own_unit(s, actor), kw.get("unit"))
+    kw["area"] = _check_area(s, actor, kw.get("area"))
     return build_query(s, as_of=as_of, defs=defs, **kw)
 
 
@@ -228,7 +246,9 @@ def _ranking(
     if own is not None and kind is not None and kind != own.kind:
         raise _refused("kind", "unit handlers see only their own unit's ranking")
     chosen = kind or (own.kind if own is not None else DEFAULT_KIND)
-    q = build_query(s, as_of=at, defs=defs, period=period, kind=chosen)
+    # A district's ranking ranks the units by their requests in the district.
+    area = _check_area(s, actor, None)
+    q = build_query(s, as_of=at, defs=defs, period=period, kind=chosen, area=area)
     only = own.id if own is not None else None
     return ranking(s, q, kind=chosen, focus=focus, drag_count=drags, only_unit=only)
 

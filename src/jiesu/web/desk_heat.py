@@ -89,6 +89,7 @@ async def heat_desk(request: Request, db: DB, actor: WebActor, clock: ClockDep) 
             last,
             values.get("bucket") or "week",
             values.get("category") or None,
+            actor.area_path,
         )
         # The warehouse changes only when it is refreshed: its refresh number keys the answer.
         key = (str(wh.root), q, wh.state().get("refresh_no"))

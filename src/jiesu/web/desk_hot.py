@@ -29,7 +29,7 @@ async def hot(request: Request, db: DB, actor: WebActor, clock: ClockDep) -> HTM
     days, now = int(raw), clock.now()
 
     def work(s: Session) -> dict[str, Any]:
-        return hot_issues(s, end=now, days=days, top=30)
+        return hot_issues(s, end=now, days=days, top=30, area_path=actor.area_path)
 
     data = await db.run_sync(work)
     return render(request, "staff/hot.html", data=data, days=days, spans=SPANS)

@@ -17,6 +17,7 @@ from jiesu.city.service import city_context
 from jiesu.deps import DB, ClockDep
 from jiesu.web.render import render
 from jiesu.web.session import WebActor, need
+from jiesu.workflow.access import area_ids_within
 from jiesu.workflow.overview import (
     HEAT_DAYS,
     OPEN,
@@ -95,16 +96,21 @@ async def overview(request: Request, db: DB, actor: WebActor, clock: ClockDep) -
     need(actor, *ROLES)
     now = clock.now()
 
+    # A supervisor kept to a district sees the district's figures, each from the same query
+    # as the city's with the area added, so the overview and the lists behind it agree.
+    area = actor.area_path
+
     def work(s: Session) -> tuple[LiveCounts, list[StreetHeat], HotIssues, int]:
         tz = city_context(s).tz
-        warnings = s.scalar(
-            select(func.count()).select_from(EarlyWarning).where(EarlyWarning.status == "open")
-        )
+        count = select(func.count()).select_from(EarlyWarning)
+        count = count.where(EarlyWarning.status == "open")
+        if area is not None:
+            count = count.where(EarlyWarning.area_id.in_(area_ids_within(area)))
         return (
-            live_counts(s, now=now, tz=tz),
-            street_heat(s, now=now),
-            hot_issues(s, now=now),
-            int(warnings or 0),
+            live_counts(s, now=now, tz=tz, area_path=area),
+            street_heat(s, now=now, area_path=area),
+            hot_issues(s, now=now, area_path=area),
+            int(s.scalar(count) or 0),
         )
 
     counts, streets, hot, open_warnings = await db.run_sync(work)

@@ -113,6 +113,7 @@ async def rates_page(request: Request, db: DB, actor: WebActor, clock: ClockDep)
             str(s.get_bind().engine.url),
             actor.role,
             actor.unit_id,
+            actor.area_path,
             asked,
             repr(sorted(defs.as_dict().items())),
         )

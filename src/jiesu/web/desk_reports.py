@@ -15,6 +15,7 @@ from jiesu.errors import JiesuError, NotFound
 from jiesu.web.forms import FormErrors, form_dict
 from jiesu.web.render import render
 from jiesu.web.session import WebActor, need
+from jiesu.workflow.access import city_wide
 
 router = APIRouter(include_in_schema=False)
 ROLES = ("supervisor", "analyst", "admin")
@@ -49,12 +50,14 @@ def _page(
 @router.get("/desk/reports", response_class=HTMLResponse)
 async def reports(request: Request, actor: WebActor) -> HTMLResponse:
     need(actor, *ROLES)
+    city_wide(actor, "the reports desk")
     return _page(request)
 
 
 @router.post("/desk/reports", response_class=HTMLResponse)
 async def make_report(request: Request, db: DB, actor: WebActor, clock: ClockDep) -> Response:
     need(actor, *ROLES)
+    city_wide(actor, "the reports desk")
     values, now = await form_dict(request), clock.now()
     data_dir = request.app.state.settings.data_dir
     kind = values.get("kind", "")
@@ -88,6 +91,7 @@ async def report_file(
     kind: str, label: str, name: str, actor: WebActor, request: Request
 ) -> Response:
     need(actor, *ROLES)
+    city_wide(actor, "the reports desk")
     folder = find_kept(request.app.state.settings.data_dir, kind, label)
     media = FILES.get(name) or ("text/csv; charset=utf-8" if name.endswith(".csv") else None)
     path = folder / name

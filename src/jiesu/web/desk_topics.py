@@ -29,6 +29,7 @@ from jiesu.web.forms import FormErrors, form_dict
 from jiesu.web.render import render
 from jiesu.web.requests import pickers
 from jiesu.web.session import WebActor, need
+from jiesu.workflow.access import city_wide
 
 router = APIRouter(include_in_schema=False)
 CANDIDATES: Recent[list[Candidate]] = Recent(ttl_seconds=3600)
@@ -88,12 +89,14 @@ async def _page(
 @router.get("/desk/topics", response_class=HTMLResponse)
 async def topics(request: Request, db: DB, actor: WebActor, clock: ClockDep) -> HTMLResponse:
     need(actor, *ROLES)
+    city_wide(actor, "the monthly topic desk")
     return await _page(request, db, clock)
 
 
 @router.post("/desk/topics", response_class=HTMLResponse)
 async def adopt_topic(request: Request, db: DB, actor: WebActor, clock: ClockDep) -> Response:
     need(actor, "supervisor", "admin")
+    city_wide(actor, "the monthly topic desk")
     values, now = await form_dict(request), clock.now()
     wh = Warehouse(request.app.state.settings.data_dir / "warehouse")
 

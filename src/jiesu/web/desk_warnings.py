@@ -21,6 +21,7 @@ from jiesu.analytics.warnings import (
 )
 from jiesu.deps import DB, ClockDep, write
 from jiesu.errors import BadInput, JiesuError
+from jiesu.people.service import Actor
 from jiesu.web.forms import FormErrors, form_dict
 from jiesu.web.render import render
 from jiesu.web.session import WebActor, need
@@ -37,9 +38,9 @@ STATUS_NAMES = {"open": ("待处理", "open"), "accepted": ("已立案", "work o
                 "dismissed": ("已排除", "dismissed")}  # fmt: skip
 
 
-def _rows(s: Session, status: str | None) -> list[dict[str, Any]]:
+def _rows(s: Session, status: str | None, area_path: str | None) -> list[dict[str, Any]]:
     out = []
-    for w in list_warnings(s, status=status, limit=100):
+    for w in list_warnings(s, status=status, limit=100, area_path=area_path):
         q = {"received_from": w.first_day.isoformat(), "received_to": w.last_day.isoformat()}
         if w.category is not None:
             q["category"] = w.category.code
@@ -62,6 +63,7 @@ def _rows(s: Session, status: str | None) -> list[dict[str, Any]]:
 async def _page(
     request: Request,
     db: DB,
+    actor: Actor,
     *,
     errors: FormErrors | None = None,
     failed: int | None = None,
@@ -71,7 +73,7 @@ async def _page(
     show = request.query_params.get("status", "open")
     if show not in ("open", "accepted", "dismissed", "all"):
         raise BadInput("status", "must be open, accepted, dismissed or all")
-    rows = await db.run_sync(lambda s: _rows(s, None if show == "all" else show))
+    rows = await db.run_sync(lambda s: _rows(s, None if show == "all" else show, actor.area_path))
     return render(
         request,
         "staff/warnings.html",
@@ -91,7 +93,7 @@ async def _page(
 @router.get("/desk/warnings", response_class=HTMLResponse)
 async def warnings(request: Request, db: DB, actor: WebActor) -> HTMLResponse:
     need(actor, *ROLES)
-    return await _page(request, db)
+    return await _page(request, db, actor)
 
 
 @router.post("/desk/warnings/{wid}/{decision}", response_class=HTMLResponse)
@@ -104,7 +106,7 @@ async def decide(
     values, now = await form_dict(request), clock.now()
 
     def work(s: Session) -> str | None:
-        w = get_warning(s, int(wid))
+        w = get_warning(s, int(wid), area_path=actor.area_path)
         if decision == "accept":
             return accept(s, w, actor=actor, now=now, text=values.get("text")).ticket
         dismiss(s, w, actor=actor, now=now, note=values.get("note", ""))
@@ -118,7 +120,13 @@ async def decide(
         errors = FormErrors()
         errors.from_error(exc)
         return await _page(
-            request, db, errors=errors, failed=int(wid), values=values, status_code=exc.status_code
+            request,
+            db,
+            actor,
+            errors=errors,
+            failed=int(wid),
+            values=values,
+            status_code=exc.status_code,
         )
     done = f"accepted-{ticket}" if ticket else f"dismissed-{wid}"
     return RedirectResponse(f"/desk/warnings?done={done}", status_code=303)

@@ -13,6 +13,9 @@ ROLE_NAMES: dict[str, tuple[str, str]] = {
     "system": ("系统", "system"),
 }
 
+# Desks that exist only for the whole city: not offered to an account kept to one area.
+CITY_WIDE: frozenset[str] = frozenset({"/desk/topics", "/desk/reports"})
+
 # (path, zh, en, roles that see it)
 STAFF_NAV: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("/desk/intake", "受理", "Intake", ("operator",)),

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from jiesu import __version__
-from jiesu.web.nav import ROLE_NAMES, STAFF_NAV
+from jiesu.web.nav import CITY_WIDE, ROLE_NAMES, STAFF_NAV
 
 HERE = Path(__file__).parent
 LANGS = ("zh", "en")
@@ -74,6 +74,7 @@ def _env() -> Environment:
     )
     env.globals["version"] = __version__
     env.globals["staff_nav"] = STAFF_NAV
+    env.globals["city_wide"] = CITY_WIDE
     env.globals["role_names"] = ROLE_NAMES
     env.filters["urlquote"] = lambda v: quote(str(v), safe="")
     env.filters["merge_query"] = merge_query

@@ -9,9 +9,10 @@ in lists and one by one. Contacts are masked separately (``privacy.masking``), b
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import object_session
 
+from jiesu.city.models import Area
 from jiesu.errors import Forbidden, NotFound
 from jiesu.people.service import Actor
 from jiesu.workflow.models import Event, ServiceRequest
@@ -57,6 +58,26 @@ def scope_filter(actor: Actor, f: RequestFilter) -> None:
         if f.area_path is not None and not f.area_path.startswith(actor.area_path):
             raise Forbidden("that area is outside yours")
         f.area_path = f.area_path or actor.area_path
+
+
+def area_ids_within(area_path: str) -> Select[int]:
+    """The ids of the area at ``area_path`` and every area below it."""
+    return select(Area.id).where(Area.path.startswith(area_path, autoescape=True))
+
+
+def placed_within(area_path: str | None) -> list[ColumnElement[bool]]:
+    """The clause that keeps requests placed in the area (none when the scope is the city).
+    Every count on a district's desks goes through it, so a figure and its list agree."""
+    if area_path is None:
+        return []
+    return [ServiceRequest.area_id.in_(area_ids_within(area_path))]
+
+
+def city_wide(actor: Actor, what: str) -> None:
+    """Refuse a page or figure that only exists for the whole city (a monthly report, the
+    city's monthly topic) to an account kept to one area, rather than show it city-wide."""
+    if actor.area_path is not None:
+        raise Forbidden(f"{what} is city-wide; your account is kept to one area")
 
 
 def submitted_by(req: ServiceRequest, actor: Actor) -> bool:

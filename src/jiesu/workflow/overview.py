@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from jiesu.city.models import Area, Category
+from jiesu.workflow.access import placed_within
 from jiesu.workflow.models import ServiceRequest
 from jiesu.workflow.transitions import OPEN_STATUSES
 
@@ -47,18 +48,22 @@ def _count(s: Session, *where: ColumnElement[bool]) -> int:
     return s.scalar(select(func.count(ServiceRequest.id)).where(*where)) or 0
 
 
-def live_counts(s: Session, *, now: datetime, tz: ZoneInfo) -> LiveCounts:
+def live_counts(
+    s: Session, *, now: datetime, tz: ZoneInfo, area_path: str | None = None
+) -> LiveCounts:
+    """The counts over the city, or over one area's requests when ``area_path`` is given."""
     R = ServiceRequest
     today = day_start(now, tz)
     is_open = R.status.in_(OPEN)
+    inside = placed_within(area_path)
     return LiveCounts(
-        open=_count(s, is_open),
-        received_today=_count(s, R.received_at >= today),
-        handling_overdue=_count(s, is_open, R.handling_overdue.is_(True)),
-        response_late=_count(s, is_open, R.response_overdue.is_(True)),
-        returned=_count(s, R.status == "returned"),
-        awaiting_callback=_count(s, R.status == "replied"),
-        merged_today=_count(s, R.status == "merged", R.closed_at >= today),
+        open=_count(s, is_open, *inside),
+        received_today=_count(s, R.received_at >= today, *inside),
+        handling_overdue=_count(s, is_open, R.handling_overdue.is_(True), *inside),
+        response_late=_count(s, is_open, R.response_overdue.is_(True), *inside),
+        returned=_count(s, R.status == "returned", *inside),
+        awaiting_callback=_count(s, R.status == "replied", *inside),
+        merged_today=_count(s, R.status == "merged", R.closed_at >= today, *inside),
     )
 
 
@@ -72,7 +77,9 @@ class StreetHeat:
     count: int
 
 
-def street_heat(s: Session, *, now: datetime, days: int = HEAT_DAYS) -> list[StreetHeat]:
+def street_heat(
+    s: Session, *, now: datetime, days: int = HEAT_DAYS, area_path: str | None = None
+) -> list[StreetHeat]:
     """Requests still open or received in the last ``days`` days, per street (街道/乡镇);
     requests placed in a community or grid count for the street they lie in. Most first."""
     R = ServiceRequest
@@ -81,6 +88,7 @@ def street_heat(s: Session, *, now: datetime, days: int = HEAT_DAYS) -> list[Str
         select(Area.path, func.count(R.id))
         .join(Area, Area.id == R.area_id)
         .where(R.status.not_in(NOT_ISSUES), (R.status.in_(OPEN)) | (R.received_at >= since))
+        .where(*placed_within(area_path))
         .group_by(Area.path)
     ).all()
     streets = {a.code: a for a in s.scalars(select(Area).where(Area.level == "street"))}
@@ -132,7 +140,9 @@ class HotIssues:
     leaves: list[HotIssue]
 
 
-def hot_issues(s: Session, *, now: datetime, days: int = HOT_DAYS, top: int = 10) -> HotIssues:
+def hot_issues(
+    s: Session, *, now: datetime, days: int = HOT_DAYS, top: int = 10, area_path: str | None = None
+) -> HotIssues:
     """Categories with the most requests in the last ``days`` days against the ``days`` before:
     at the first level (e.g. 城乡建设) and at the leaves (e.g. 噪音扰民). Every request counts,
     a merged duplicate too: each is one more person calling about the issue."""
@@ -143,7 +153,7 @@ def hot_issues(s: Session, *, now: datetime, days: int = HOT_DAYS, top: int = 10
         s.execute(
             select(R.category_id, func.count(R.id))
             .where(R.received_at >= a, R.received_at < b, R.category_id.is_not(None))
-            .where(R.status != "invalid")
+            .where(R.status != "invalid", *placed_within(area_path))
             .group_by(R.category_id)
         ).all()
         for a, b in ((mid, now), (start, mid))
