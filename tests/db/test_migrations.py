@@ -139,3 +139,45 @@ def test_0010_encrypts_the_contacts_already_stored_and_0009_gets_them_back(
         with engine.begin() as conn:
             conn.execute(text(f"DROP SCHEMA IF EXISTS jiesu_migrate_{os.getpid()} CASCADE"))
         engine.dispose()
+
+
+def test_0011_encrypts_the_second_factor_secrets_and_0010_gets_them_back(
+    tmp_path: Path,
+) -> None:
+    ring = active_keyring()
+    users = [("sup", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", None), ("adm", None, "KRSXG5CTMVRXEZLU")]
+    select_all = text("SELECT username, totp_secret, totp_pending FROM users ORDER BY username")
+    for url in _urls(tmp_path):
+        upgrade(url, "0010")
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (username, display_name, role, password_hash, active,"
+                    " created_at, failed_logins, totp_secret, totp_pending) VALUES (:u, '',"
+                    " 'admin', '', true, '2026-01-01 00:00:00', 0, :s, :p)"
+                ),
+                [{"u": u, "s": s, "p": p} for u, s, p in users],
+            )
+        upgrade(url, "0011")
+        with engine.connect() as conn:
+            rows = conn.execute(select_all).fetchall()
+        for (user, secret, pending), (_, s_secret, s_pending) in zip(
+            sorted(users), rows, strict=True
+        ):
+            for clear, stored, column in ((secret, s_secret, "totp_secret"),
+                                          (pending, s_pending, "totp_pending")):  # fmt: skip
+                if clear is None:
+                    assert stored is None, user
+                    continue
+                assert stored.startswith(f"jx1:{ring.newest.kid}:") and clear not in stored
+                assert ring.decrypt(stored, column=f"users.{column}") == clear
+        command.downgrade(alembic_config(url), "0010")
+        with engine.connect() as conn:
+            assert [tuple(r) for r in conn.execute(select_all)] == sorted(users)
+        engine.dispose()
+    if PG_URL:
+        engine = make_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS jiesu_migrate_{os.getpid()} CASCADE"))
+        engine.dispose()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Text, select, type_coerce
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -16,6 +16,8 @@ from jiesu.cli import app
 from jiesu.config import Settings
 from jiesu.errors import ConfigError
 from jiesu.kit.clock import FixedClock
+from jiesu.people import totp
+from jiesu.people.models import User
 from jiesu.privacy.contacts import phone_hashes
 from jiesu.privacy.crypto import UnreadableValue, new_key
 from jiesu.privacy.keys import (
@@ -222,24 +224,38 @@ def test_cli_new_key_rotate_and_retire(
     world = make_world(session, clock.now())
     for i in range(3):
         with_caller(session, world, clock.now(), {"name": "张", "phone": f"1370000000{i}"})
+    secret = totp.new_secret()
+    sup = session.scalars(select(User).where(User.username == "sup")).one()
+    sup.totp_secret = secret  # an enrolled second factor: sealed like the contacts
     session.commit()
     session.close()
+
+    def stored_secret() -> str:
+        raw = type_coerce(User.totp_secret, Text)
+        return str(session.scalar(select(raw).where(User.username == "sup")))
+
+    assert stored_secret().startswith(f"jx1:{first}:") and secret not in stored_secret()
     added = runner.invoke(app, ["privacy", "new-key"])
     assert added.exit_code == 0, added.output
     second = keyring_for(Settings()).newest.kid
     assert second != first and f"added data key {second}" in added.output
     listed = runner.invoke(app, ["privacy", "keys"])
-    assert f"{first}  3 contact(s)" in listed.output
-    assert f"{second}  0 contact(s)  (newest: encrypts)" in listed.output
+    assert f"{first}  3 contact(s), 1 second factor(s)" in listed.output
+    assert f"{second}  0 contact(s), 0 second factor(s)  (newest: encrypts)" in listed.output
     rotated = runner.invoke(app, ["privacy", "rotate-key", "--batch", "2", "--retire"])
     assert rotated.exit_code == 0, rotated.output
-    assert "re-encrypted 3 contact(s)" in rotated.output and f"older key(s) from {path}" in (
+    assert "re-encrypted 4 row(s)" in rotated.output and f"older key(s) from {path}" in (
         rotated.output.replace("\n", "")
     )
     assert keyring_for(Settings()).kids == [second]
     again = runner.invoke(app, ["privacy", "rotate-key"])
-    assert "re-encrypted 0 contact(s)" in again.output  # idempotent
+    assert "re-encrypted 0 row(s)" in again.output  # idempotent
     listed = runner.invoke(app, ["privacy", "keys"])
-    assert f"{second}  3 contact(s)  (newest: encrypts)" in listed.output
+    assert f"{second}  3 contact(s), 1 second factor(s)  (newest: encrypts)" in listed.output
+    # The old key is gone and the secret still reads: it was rewritten under the new one.
+    use_settings(Settings())
+    assert stored_secret().startswith(f"jx1:{second}:")
+    session.expire_all()
+    assert session.scalars(select(User).where(User.username == "sup")).one().totp_secret == secret
     with_env = runner.invoke(app, ["privacy", "new-key"], env={"JIESU_DATA_KEY": new_key()})
     assert with_env.exit_code == 1 and "JIESU_DATA_KEY is set" in with_env.output

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from jiesu.city.models import Area, HandlingUnit
 from jiesu.db.base import Base
+from jiesu.privacy.columns import Encrypted
 
 ROLES = ("citizen", "operator", "dispatcher", "handler", "supervisor", "analyst", "admin")
 
@@ -30,8 +31,10 @@ class User(Base):
     locked_until: Mapped[datetime | None]
     # Second factor (RFC 6238 TOTP): the shared secret once enrolment is confirmed, and the last
     # time step accepted, so a code seen over someone's shoulder cannot be used a second time.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
-    totp_pending: Mapped[str | None] = mapped_column(String(64))
+    # The secrets are encrypted under the data keys like callers' contacts (decision 0009): a
+    # copy of the database alone does not let anyone make codes.
+    totp_secret: Mapped[str | None] = mapped_column(Encrypted("users.totp_secret"))
+    totp_pending: Mapped[str | None] = mapped_column(Encrypted("users.totp_pending"))
     totp_last_step: Mapped[int | None]
     # A district supervisor (or analyst) sees only requests in this area's subtree; none = city.
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)

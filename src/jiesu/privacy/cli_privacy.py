@@ -64,16 +64,20 @@ def new_key_cmd(
 
 @app.command("keys")
 def keys_cmd() -> None:
-    """List the live data keys (oldest first) and how many contacts each still holds."""
+    """List the live data keys (oldest first) and how many contacts and second-factor
+    secrets each still holds."""
     settings()
     with unit_of_work() as session:
         ring = active_keyring()
         counts = rotation.rows_by_key(session)
+        secrets = rotation.secrets_by_key(session)
     for kid in ring.kids:
         mark = "  (newest: encrypts)" if kid == ring.newest.kid else ""
-        console.print(f"{kid}  {counts.pop(kid, 0)} contact(s){mark}")
-    for kid, n in sorted(counts.items()):
-        console.print(f"[bold red]{kid}[/]  {n} contact(s) under a key that is not configured")
+        held = f"{counts.pop(kid, 0)} contact(s), {secrets.pop(kid, 0)} second factor(s)"
+        console.print(f"{kid}  {held}{mark}")
+    for kid in sorted(set(counts) | set(secrets)):
+        held = f"{counts.get(kid, 0)} contact(s), {secrets.get(kid, 0)} second factor(s)"
+        console.print(f"[bold red]{kid}[/]  {held} under a key that is not configured")
 
 
 @app.command("rotate-key")
@@ -83,8 +87,8 @@ def rotate_key_cmd(
         False, "--retire", help="when none are left, remove the older keys from the key file"
     ),
 ) -> None:
-    """Re-encrypt every contact under the newest key, a batch per transaction; stopped, it
-    carries on where it was when run again."""
+    """Re-encrypt every contact and second-factor secret under the newest key, a batch per
+    transaction; stopped, it carries on where it was when run again."""
     s = settings()
     with unit_of_work(s) as session:
         total = rotation.left_to_rotate(session)
@@ -99,7 +103,10 @@ def rotate_key_cmd(
                 break
             done += n
             bar.update(task, advance=n)
-    console.print(f"re-encrypted {done} contact(s); every contact is now under key {newest}")
+    console.print(
+        f"re-encrypted {done} row(s); every contact and second-factor secret is now under key "
+        f"{newest}"
+    )
     if not retire:
         older = [k for k in active_keyring().kids if k != newest]
         if older:

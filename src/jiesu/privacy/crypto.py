@@ -116,6 +116,13 @@ class Keyring:
         sealed = key.cipher.encrypt(nonce, plain.encode(), column.encode())
         return f"{PREFIX}{key.kid}:{base64.b64encode(nonce + sealed).decode()}"
 
+    @staticmethod
+    def kid_of(token: str) -> str | None:
+        """The key a stored value is sealed under (None: not an encrypted value)."""
+        if not token.startswith(PREFIX):
+            return None
+        return token[len(PREFIX) :].partition(":")[0]
+
     def decrypt(self, token: str, *, column: str) -> str:
         if not token.startswith(PREFIX):
             raise UnreadableValue(
