@@ -76,6 +76,7 @@ def run_server(s: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from jiesu.app import create_app
+    from jiesu.ops.serving import serving
 
     console.print(f"serving on http://{host}:{port}  (Ctrl+C to stop)")
     # uvicorn stops on SIGTERM — no new connections, answers in flight finished, the schedule
@@ -83,13 +84,15 @@ def run_server(s: Settings, host: str, port: int) -> None:
     # Python's default handler would end the process as killed; a shutdown that went as
     # planned is a normal end (exit 0), which is what process managers expect.
     signal.signal(signal.SIGTERM, lambda *_: None)
-    uvicorn.run(
-        create_app(s),
-        host=host,
-        port=port,
-        log_level="warning",
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
-    )
+    # Held while serving: `jiesu restore` refuses to run under a live server (ops/serving.py).
+    with serving(s.db_url):
+        uvicorn.run(
+            create_app(s),
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        )
 
 
 @app.command("serve")

@@ -22,6 +22,7 @@ from jiesu.db.migrate import current, head_revision, upgrade
 from jiesu.ops import sqlite_copy
 from jiesu.ops.archive import read_manifest
 from jiesu.ops.backup import backup, restore
+from jiesu.ops.serving import serving
 from jiesu.people.models import User
 from jiesu.workflow.models import Event, ServiceRequest
 from opskit import NOW, counts, data_files, populate, request_count, tree
@@ -214,6 +215,24 @@ def _flip_in_database(name: str, body: bytes) -> bytes:
         return body
     middle = len(body) // 2
     return body[:middle] + bytes([body[middle] ^ 0xFF]) + body[middle + 1 :]
+
+
+def test_restore_refuses_while_the_installation_is_being_served(
+    scratch: Callable[[str], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, data = scratch("served"), tmp_path / "data"
+    populate(url)
+    use(monkeypatch, url, data)
+    file = tmp_path / "b.jiesu"
+    assert invoke("backup", "--out", str(file))[0] == 0
+    add_request(url, "服务中收到的诉求")
+    with serving(url):  # what `jiesu serve` holds while it runs
+        code, out = invoke("restore", "--from", str(file), "--yes")
+        assert code == 1 and "being served" in " ".join(out.split()), out
+        assert request_count(url) == 13  # nothing replaced
+    code, out = invoke("restore", "--from", str(file), "--yes")
+    assert code == 0, out
+    assert request_count(url) == 12
 
 
 def test_restore_refuses_damaged_foreign_and_newer_files_and_changes_nothing(

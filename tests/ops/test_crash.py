@@ -25,6 +25,7 @@ from jiesu.city.service import forget_city_context
 from jiesu.cli import app
 from jiesu.db.engine import make_engine
 from jiesu.kit.clock import FixedClock, utcnow
+from jiesu.ops.serving import served
 from jiesu.people.service import issue_token
 from jiesu.workflow.models import Contact, Event, ServiceRequest
 
@@ -277,3 +278,18 @@ def test_sigterm_lets_requests_in_flight_finish_and_exits_0(
     # before the server read its request (so a retry is simply a new request).
     assert set(stored) == set(load.created())
     assert "audit chain intact" in _audit_verify(server, monkeypatch)
+
+
+def test_a_live_server_holds_the_serving_lease_and_a_killed_one_drops_it(
+    server: Server, token: str, db_url: str
+) -> None:
+    assert not served(db_url)
+    server.start()
+    assert served(db_url)  # a restore would refuse now
+    server.signal(signal.SIGKILL)
+    server.wait(10)
+    # The database (PostgreSQL) or the kernel (SQLite's flock) let go with the process.
+    deadline = time.monotonic() + 10
+    while served(db_url) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not served(db_url)

@@ -43,6 +43,7 @@ from jiesu.kit.cache import forget_everything
 from jiesu.kit.clock import utcnow
 from jiesu.ops import archive, logical, pg_copy
 from jiesu.ops.archive import Manifest
+from jiesu.ops.serving import served
 from jiesu.ops.sqlite_copy import copy_database, sqlite_file
 from jiesu.rates.definitions import DEFAULT_FILE as RATES_FILE
 
@@ -309,6 +310,11 @@ def restore(
     _check_schema(manifest)
     method = manifest.database.get("method")
     _check_target(manifest, url)
+    if served(url):
+        raise Conflict(
+            "the installation is being served: stop every `jiesu serve` on this database "
+            "first (a restore under a live server would lose what it accepts meanwhile)"
+        )
     data_dir = settings.data_dir.resolve()
     for entry in DATA_ENTRIES:
         if (data_dir / entry) in src.parents:
