@@ -19,7 +19,14 @@ What is found, each checked beyond its shape so ordinary numbers stay as they ar
   a card (UnionPay 62, Visa, Mastercard …) or follow a word like 卡号;
 - ``email``: addresses with an ASCII local part and a dotted domain;
 - ``plate``: Chinese licence plates — province character, letter, five characters (at least
-  two digits) or six for new-energy plates (D/F first or last), and 挂/学/警 suffixes.
+  two digits) or six for new-energy plates (D/F first or last), and 挂/学/警 suffixes;
+- ``name``: a person's name where the words say one follows — 我叫, 本人叫, 姓名, 联系人,
+  业主, 投诉人, 来电人, 签名 … (and 我是 only when the name ends the clause) — in Chinese, a
+  common surname and one or two more characters; in English after "my name is", "name:",
+  "contact:" or "caller:", one to three capitalised words. Masked to the surname (王**,
+  J*** S****). A name said without such words (李建国反映 …) is not found: there is no model
+  of names here, and guessing would mask streets and shops named after people. The forms
+  the city publishes anyway (张先生, 李女士) are left as they are.
 
 House numbers, dates, times, amounts, postcodes, ticket numbers and order numbers are not
 matched. Masks keep the shape (``139****5678``, ``110101************``, ``京A*****``) and are
@@ -33,7 +40,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-KINDS = ("id_card", "bank_card", "email", "mobile", "landline", "plate")
+KINDS = ("id_card", "bank_card", "email", "mobile", "landline", "plate", "name")
 # When two findings overlap, the longer wins; on equal length, the earlier kind here.
 _PRIORITY = {kind: i for i, kind in enumerate(KINDS)}
 
@@ -200,11 +207,97 @@ def _plates(t: str) -> list[Finding]:
     return out
 
 
+# Common Chinese surnames (the hundred-odd that cover nine in ten people, and the compound ones).
+_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝"
+    "龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞"
+    "左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕"
+    "屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧"
+    "闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
+)
+_COMPOUND = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙",
+             "宇文", "司徒", "夏侯", "令狐", "端木", "独孤", "南宫", "西门")  # fmt: skip
+# Words after which a name follows (the colon or 是/为/叫 between them is optional) …
+_NAME_WORDS = re.compile(
+    r"(?:(?:我叫|我的名字是|名字叫|本人叫|姓名|联系人|投诉人|反映人|来电人|报案人)[是为叫:：\s]{0,2}"
+    # … and words that are often followed by something else (本人常年…, 业主方面…): only with
+    # a colon or 是/为/叫 between.
+    r"|(?:本人|我的名字)\s?[为叫:：]\s?|(?:业主|户主|签名|署名|申请人|当事人)\s?[是为:：]\s?)$"
+)
+# 我是 / 本人是 + a name only when the name ends the clause (我是张伟，…; not 我是王府井…).
+_SELF = re.compile(r"(?:我是|本人是)\s?$")
+_CLAUSE_END = frozenset("，,。.！!？?；;、（(\n \t")
+# After a word with no colon, a name does not start with a word like 向/和/解释 (投诉人向…).
+_NOT_A_START = frozenset("向和与及解对将把被在于从为就也都已未所")
+# A "name" with one of these in it is a place (邝胡社区, 黄财镇), one ending so a people (安徽人).
+_PLACE_CHARS = frozenset("镇村街路区县乡市省巷弄楼")
+# A character after which a name has ended: what comes next is not part of it.
+_AFTER_NAME = frozenset(
+    "，,。.！!？?；;：:、（(）)\n \t"
+    "住在的家是电手今年反说要想找和与跟同也都就还被把从向给来自系男女了过着"
+)
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_EN_NAME = re.compile(
+    r"(?:my name is|name\s*:|contact\s*:|contact person\s*:|caller\s*:)\s*"
+    r"(?P<name>[A-Z][a-z]+(?: [A-Z][a-z]+){0,2})",
+    re.IGNORECASE,
+)
+# 张先生, 李女士, 王主任: how a person is named in what the city publishes — not masked.
+_HONORIFIC = frozenset(
+    {"先生", "女士", "小姐", "老师", "师傅", "阿姨", "大爷", "大妈", "同志", "老人", "主任",
+     "书记", "科长", "局长", "处长", "所长", "部长", "经理", "镇长", "村长", "队长", "老板",
+     "医生", "警官", "律师", "总"}
+)  # fmt: skip
+
+
+def _han_name(t: str, start: int, *, must_end: bool) -> int | None:
+    """Where a name starting at ``start`` ends, or None when no name starts there."""
+    surname = 2 if t[start : start + 2] in _COMPOUND else 1
+    if surname == 1 and t[start : start + 1] not in _SURNAMES:
+        return None
+    end = start + surname
+    given = 0
+    while given < 2 and end < len(t) and _HAN.match(t[end]) and t[end] not in _AFTER_NAME:
+        end, given = end + 1, given + 1
+    rest = t[start + surname : end]
+    if given == 0 or rest in _HONORIFIC or rest[:1] in _HONORIFIC or t[end : end + 2] in _HONORIFIC:
+        return None  # a surname alone, or 张先生: the published form, not a name
+    if any(c in _PLACE_CHARS for c in rest) or (end < len(t) and t[end] in _PLACE_CHARS):
+        return None
+    if must_end and ((end < len(t) and t[end] not in _CLAUSE_END) or rest.endswith("人")):
+        return None
+    return end
+
+
+def _names(t: str) -> list[Finding]:
+    out: list[Finding] = []
+    for i in range(len(t)):
+        if not (t[i] in _SURNAMES or t[i : i + 2] in _COMPOUND):
+            continue
+        before = t[max(0, i - 8) : i]
+        if (m := _NAME_WORDS.search(before)) is not None:
+            bare = not any(c in "是为叫:：" for c in m.group()[-2:])
+            if bare and t[i] in _NOT_A_START:
+                continue
+            end = _han_name(t, i, must_end=False)
+        elif _SELF.search(before):
+            end = _han_name(t, i, must_end=True)
+        else:
+            continue
+        if end is not None and not (out and i < out[-1].end):
+            out.append(Finding("name", i, end))
+    for m in _EN_NAME.finditer(t):
+        if m.group("name")[0].isupper():
+            out.append(Finding("name", m.start("name"), m.end("name")))
+    return out
+
+
 def find_pii(text: str) -> list[Finding]:
     """Every piece of personal data in ``text``, in order, never overlapping."""
     t = text.translate(_HALF)
     found = _ids(t) + _cards(t) + [Finding("email", m.start(), m.end()) for m in _EMAIL.finditer(t)]
-    found += _phones(t) + _plates(t)
+    found += _phones(t) + _plates(t) + _names(t)
     found.sort(key=lambda f: (f.start, -(f.end - f.start), _PRIORITY[f.kind]))
     out: list[Finding] = []
     for f in found:
@@ -237,6 +330,11 @@ def _mask(f: Finding, raw: str) -> str:
         return "*" * (len(d) - 4) + d[-4:]
     if f.kind == "email":
         return "***@***"
+    if f.kind == "name":
+        if _HAN.match(raw):
+            keep = 2 if raw[:2] in _COMPOUND else 1
+            return raw[:keep] + "*" * (len(raw) - keep)
+        return " ".join(w[0] + "*" * (len(w) - 1) for w in raw.split(" "))
     return raw[:2] + "*" * sum(1 for c in raw[2:] if c.isalnum())  # plate: 京A*****
 
 
