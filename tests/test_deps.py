@@ -15,9 +15,11 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import QueuePool
 
 from jiesu.app import create_app
 from jiesu.config import Settings
+from jiesu.db.engine import pool_options
 from jiesu.kit.clock import FixedClock
 from jiesu.people.service import issue_token
 
@@ -61,3 +63,13 @@ def test_a_burst_of_signed_in_and_public_writes_is_answered_without_stalling(
     # Stuck writers are freed only by the pool's 30 s time-out; a healthy queue answers in a
     # few seconds even on a loaded machine.
     assert took < 20, f"{took:.1f} s"
+
+
+def test_the_servers_pool_is_fixed_on_sqlite_and_may_grow_on_postgresql(tmp_path: Path) -> None:
+    file = Settings(data_dir=tmp_path, db_pool_size=7)
+    app = create_app(file, schedule=False)
+    pool = app.state.engine.sync_engine.pool
+    assert isinstance(pool, QueuePool) and pool.size() == 7 and pool._max_overflow == 0
+    pg = Settings(data_dir=tmp_path, database_url="postgresql://h/db", db_pool_size=4)
+    assert pool_options(pg) == {"pool_size": 4, "max_overflow": 4}
+    assert pool_options(Settings(data_dir=tmp_path, database_url="sqlite://")) == {}

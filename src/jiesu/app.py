@@ -20,7 +20,7 @@ from jiesu import __version__
 from jiesu.api import api
 from jiesu.bodylimit import BodyLimit
 from jiesu.config import Settings
-from jiesu.db.engine import make_async_engine, make_async_sessionmaker
+from jiesu.db.engine import make_async_engine, make_async_sessionmaker, pool_options
 from jiesu.errors import JiesuError, Refused
 from jiesu.headers import SecurityHeaders
 from jiesu.intake.open311.endpoints import router as open311_router
@@ -198,7 +198,7 @@ def create_app(
         description="Hear every citizen request, dispatch it, make sure it is fixed, prove it.",
         lifespan=lifespan,
     )
-    engine = make_async_engine(settings.db_url)
+    engine = make_async_engine(settings.db_url, **pool_options(settings))
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_async_sessionmaker(engine)

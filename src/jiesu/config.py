@@ -44,6 +44,13 @@ class Settings(BaseSettings):
         "1y",
         description="The shortest age `jiesu privacy purge --older-than` accepts (e.g. 1y, 18m)",
     )
+    db_pool_size: int = Field(
+        10,
+        ge=1,
+        le=500,
+        description="Database connections a server process keeps; on SQLite a fixed pool (none "
+        "opened and closed under load), on PostgreSQL as many again may open at peaks",
+    )
     log_level: str = Field("INFO", description="DEBUG | INFO | WARNING | ERROR")
     log_json: bool = Field(False, description="Write logs as JSON lines instead of console text")
     max_body_bytes: int = Field(
