@@ -1,8 +1,10 @@
 """A ceiling on request bodies, enforced before they are read: a gigabyte posted to any route
 must not fill the server's memory or disk, nor keep a worker busy reading it.
 
-A declared ``Content-Length`` above the ceiling is answered 413 at once, without reading a
-byte of the body and without running any route. A body without a length (chunked) is counted
+A declared ``Content-Length`` above the ceiling is answered at once, without reading a
+byte of the body and without running any route, in the shape of the door it was sent to: the
+API's error JSON (413), the Open311 error list (the spec's 400 with code 413, JSON or XML), a
+short page for the web (413). A body without a length (chunked) is counted
 as it arrives, and the first chunk that crosses the ceiling raises ``HTTPException(413)`` in
 the reading route, so each door answers in its own shape (the API's error JSON, the Open311
 error list, the web's error page). Pure ASGI, like ``headers.py``: nothing is buffered here.
@@ -11,6 +13,7 @@ error list, the web's error page). Pure ASGI, like ``headers.py``: nothing is bu
 from __future__ import annotations
 
 import json
+from html import escape
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -45,7 +48,7 @@ class BodyLimit:
         limit = self.limit_for(scope["path"])
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await _refuse(send, limit)
+            await _refuse(send, limit, scope["path"])
             return
 
         seen = 0
@@ -80,15 +83,37 @@ def _content_length(scope: Scope) -> int | None:
     return max(lengths) if lengths else None
 
 
-async def _refuse(send: Send, limit: int) -> None:
-    error = Refused(413, f"the body {too_large(limit)}").to_dict()
-    body = json.dumps(error, ensure_ascii=False, separators=(",", ":")).encode()
+def _answer(limit: int, path: str) -> tuple[int, bytes, bytes]:
+    """Status, content type and body of the refusal, in the door's own shape."""
+    said = f"the body {too_large(limit)}"
+    if path.startswith("/open311/"):
+        if path.endswith(".xml"):
+            xml = (
+                '<?xml version="1.0" encoding="utf-8"?>\n<errors><error><code>413</code>'
+                f"<description>{escape(said)}</description></error></errors>"
+            )
+            return 400, b"text/xml; charset=utf-8", xml.encode()
+        listed = [{"code": 413, "description": said}]
+        return 400, b"application/json", json.dumps(listed, ensure_ascii=False).encode()
+    if path.startswith("/api/"):
+        error = Refused(413, said).to_dict()
+        return 413, b"application/json", json.dumps(error, ensure_ascii=False).encode()
+    page = (
+        '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>413</title>'
+        f"<h1>提交的内容太大 · Too large</h1><p>{escape(said)}.</p>"
+        '<p><a href="/">首页 · Home</a></p></html>'
+    )
+    return 413, b"text/html; charset=utf-8", page.encode()
+
+
+async def _refuse(send: Send, limit: int, path: str) -> None:
+    status, ctype, body = _answer(limit, path)
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", ctype),
                 (b"content-length", str(len(body)).encode()),
                 # The unread body is still on the way: this connection cannot be used again.
                 (b"connection", b"close"),
