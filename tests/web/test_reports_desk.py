@@ -3,11 +3,13 @@ input at the field, and keep it from the roles it is not for."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from jiesu.kit.clock import FixedClock
+from jiesu.people.service import create_user
 
 from factories import World, make_request
 
@@ -58,3 +60,34 @@ def test_reports_are_for_supervisors_analysts_and_admins(browser, web_world: Wor
         303,
         401,
     )
+
+
+def test_a_district_account_gets_the_districts_own_reports(
+    browser, web_world: World, session: Session, clock: FixedClock, tmp_path: Path
+) -> None:
+    make_request(session, web_world, clock.now(), area="110101001")  # 东城区
+    make_request(session, web_world, clock.now(), area="110102")  # 西城区
+    create_user(
+        session, username="sup-dc", role="supervisor", password="password-123", now=clock.now(),
+        area="110101",
+    )  # fmt: skip
+    session.commit()
+    city = browser("sup")
+    city.post_form("/desk/reports", {"kind": "daily", "date": "2026-11-02"}, page="/desk/reports")
+    district = browser("sup-dc")
+    assert "还没有报告" in district.client.get("/desk/reports").text  # the city's is not theirs
+    assert district.client.get("/desk/reports/daily/2026-11-02/").status_code == 404
+    r = district.post_form(
+        "/desk/reports", {"kind": "daily", "date": "2026-11-02"}, page="/desk/reports"
+    )
+    assert r.status_code == 303
+    page = district.client.get("/desk/reports/daily/2026-11-02/")
+    assert page.status_code == 200 and "东城区" in page.text
+    assert '<span class="n" id="total">1</span>' in page.text
+    kept = tmp_path / "reports" / "areas" / "110101" / "daily" / "2026-11-02" / "report.json"
+    data = json.loads(kept.read_text(encoding="utf-8"))
+    assert data["total"] == 1 and data["area"] == {"code": "110101", "name": "东城区"}
+    assert [d["name"] for d in data["districts"]] == ["东城区"]
+    # The city's report still counts both.
+    city_page = city.client.get("/desk/reports/daily/2026-11-02/").text
+    assert '<span class="n" id="total">2</span>' in city_page

@@ -29,12 +29,17 @@ def report_cmd(
     refresh: bool = typer.Option(
         True, "--refresh/--no-refresh", help="bring the warehouse up to date first"
     ),
+    area: str | None = typer.Option(
+        None, "--area", help="a district's or street's own report (code or name); default: city"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the report's numbers as JSON"),
 ) -> None:
     """Write a daily bulletin (日通报), weekly summary (周汇总) or monthly analysis (月分析)."""
     s = settings()
     now = utcnow()
     if kind == "due":
+        if area is not None:
+            fail("--area: the due reports are the city's; name a kind for an area's report")
         with unit_of_work(s) as session:
             made = produce_due(session, s.data_dir, now=now)
         for p in made:
@@ -53,16 +58,20 @@ def report_cmd(
             period = report_period(kind, value, today=now.astimezone(tz).date())
         except JiesuError as exc:
             fail(exc.message)
-        report = produce(session, s.data_dir, period, now=now, refresh=refresh)
-    target = folder(s.data_dir, period)
+        try:
+            report = produce(session, s.data_dir, period, now=now, refresh=refresh, area=area)
+        except JiesuError as exc:
+            fail(exc.message)
+    target = folder(s.data_dir, period, report.area["code"] if report.area else None)
     if out is not None:
         write_report(report, out)
         target = out
     if as_json:
         console.print_json((target / "report.json").read_text(encoding="utf-8"))
         return
+    where = f" for {report.area['name']}" if report.area else ""
     console.print(
-        f"{report.title_en} {report.label}: {report.total:,} requests "
+        f"{report.title_en}{where} {report.label}: {report.total:,} requests "
         f"(previous {report.previous_total:,}); written to {target}"
     )
     console.print(f"open {target / 'report.html'}")

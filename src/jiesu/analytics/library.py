@@ -1,6 +1,7 @@
 """The reports kept in the data dir (`<data dir>/reports/<kind>/<label>/`): which exist,
 which are due, and producing the due ones — by the schedule inside `jiesu serve`, by
-`jiesu report due`, or on demand from the reports desk.
+`jiesu report due`, or on demand from the reports desk. A district's (or street's) own
+reports, produced on demand, are kept apart: `<data dir>/reports/areas/<code>/<kind>/<label>/`.
 
 A report is produced once: a folder holding ``report.json`` is done. Several server processes
 may run the schedule; the warehouse's lock lets one refresh at a time, and a report written
@@ -22,7 +23,7 @@ from jiesu.analytics.report import Report, build_report
 from jiesu.analytics.report_files import write_report
 from jiesu.analytics.warehouse import Warehouse
 from jiesu.analytics.warnings import scan
-from jiesu.city.service import city_context
+from jiesu.city.service import city_context, find_area
 from jiesu.errors import BadInput, NotFound
 
 
@@ -47,15 +48,21 @@ def reports_root(data_dir: Path) -> Path:
     return data_dir / "reports"
 
 
-def folder(data_dir: Path, period: ReportPeriod) -> Path:
-    return reports_root(data_dir) / period.kind / period.label
+def area_root(data_dir: Path, area: str | None) -> Path:
+    """Where the city's reports (``area`` None) or one area's are kept."""
+    root = reports_root(data_dir)
+    return root if area is None else root / "areas" / area
 
 
-def kept(data_dir: Path) -> list[Kept]:
-    """Every report on disk, newest first within each kind."""
+def folder(data_dir: Path, period: ReportPeriod, area: str | None = None) -> Path:
+    return area_root(data_dir, area) / period.kind / period.label
+
+
+def kept(data_dir: Path, area: str | None = None) -> list[Kept]:
+    """Every report on disk (the city's, or one area's), newest first within each kind."""
     out: list[Kept] = []
     for kind in KINDS:
-        base = reports_root(data_dir) / kind
+        base = area_root(data_dir, area) / kind
         if not base.is_dir():
             continue
         for d in sorted(base.iterdir(), reverse=True):
@@ -81,12 +88,13 @@ def _meta(d: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def find_kept(data_dir: Path, kind: str, label: str) -> Path:
+def find_kept(data_dir: Path, kind: str, label: str, area: str | None = None) -> Path:
     if kind not in KINDS:
         raise NotFound(f"no report kind {kind!r}")
-    d = reports_root(data_dir) / kind / label
+    base = area_root(data_dir, area) / kind
+    d = base / label
     # The label comes from a URL: never let it leave the reports folder.
-    if d.resolve().parent != (reports_root(data_dir) / kind).resolve() or _meta(d) is None:
+    if d.resolve().parent != base.resolve() or _meta(d) is None:
         raise NotFound(f"no {kind} report {label!r}")
     return d
 
@@ -97,20 +105,34 @@ def due(today: date) -> list[ReportPeriod]:
 
 
 def produce(
-    session: Session, data_dir: Path, period: ReportPeriod, *, now: datetime, refresh: bool = True
+    session: Session,
+    data_dir: Path,
+    period: ReportPeriod,
+    *,
+    now: datetime,
+    refresh: bool = True,
+    area: str | None = None,
 ) -> Report:
-    """Write one report into its folder (replacing an older copy of the same period)."""
+    """Write one report into its folder (replacing an older copy of the same period): the
+    city's, or with ``area`` (a code) that area's own, every section narrowed to it."""
     tz = city_context(session).tz
     if period.first > now.astimezone(tz).date():
         raise BadInput("date", f"{period.label} is in the future")
+    place = find_area(session, area) if area is not None else None
     wh = Warehouse(data_dir / "warehouse")
     if refresh:
         wh.refresh(session, now=now)
-    with wh.connect() as con:
+    with wh.connect(within=place.path if place is not None else None) as con:
         report = build_report(
-            session, con, period, tz=tz, now=now, refreshed_at=wh.state().get("refreshed_at")
+            session,
+            con,
+            period,
+            tz=tz,
+            now=now,
+            refreshed_at=wh.state().get("refreshed_at"),
+            area=place,
         )
-    write_report(report, folder(data_dir, period))
+    write_report(report, folder(data_dir, period, place.code if place is not None else None))
     return report
 
 

@@ -26,9 +26,11 @@ from jiesu.analytics.hot import hot_issues
 from jiesu.analytics.models import EarlyWarning
 from jiesu.analytics.periods import NAMES, ReportPeriod
 from jiesu.analytics.topics import candidates
+from jiesu.city.models import Area
 from jiesu.rates.compute import rates_report
 from jiesu.rates.query import build_query
 from jiesu.rates.rankings import ranking
+from jiesu.workflow.access import area_ids_within
 from jiesu.workflow.transitions import OPEN_STATUSES
 
 TOP = 10
@@ -82,6 +84,8 @@ class Report:
     topics: list[dict[str, Any]] = field(default_factory=list)
     health: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # A district's (or street's) own report: its code and name; None for the city's.
+    area: dict[str, str] | None = None
 
     @property
     def change_share(self) -> float | None:
@@ -254,10 +258,11 @@ def warehouse_sections(
 
 
 def rate_sections(
-    session: Session, period: ReportPeriod, *, as_of: datetime
+    session: Session, period: ReportPeriod, *, as_of: datetime, area: str | None = None
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """The city's three rates for the period and the street offices' ranking."""
-    query = build_query(session, as_of=as_of, period=period.rates_period, by="unit")
+    """The city's (or the area's) three rates for the period and the street offices' ranking
+    (by their requests in the area)."""
+    query = build_query(session, as_of=as_of, period=period.rates_period, by="unit", area=area)
     report = rates_report(session, query, with_ontime=False)
     rank = ranking(session, query)
     units = [
@@ -278,14 +283,16 @@ def rate_sections(
     return {"counts": total.counts, **total.rates.model_dump()}, units
 
 
-def warning_section(session: Session, period: ReportPeriod) -> list[dict[str, Any]]:
+def warning_section(
+    session: Session, period: ReportPeriod, area_path: str | None = None
+) -> list[dict[str, Any]]:
     """Early warnings whose span ends in the period, whatever was decided about them."""
-    rows = session.scalars(
-        select(EarlyWarning)
-        .where(EarlyWarning.last_day >= period.first, EarlyWarning.last_day <= period.last)
-        .order_by(EarlyWarning.score.desc())
-        .limit(20)
+    stmt = select(EarlyWarning).where(
+        EarlyWarning.last_day >= period.first, EarlyWarning.last_day <= period.last
     )
+    if area_path is not None:
+        stmt = stmt.where(EarlyWarning.area_id.in_(area_ids_within(area_path)))
+    rows = session.scalars(stmt.order_by(EarlyWarning.score.desc()).limit(20))
     return [
         {
             "id": w.id,
@@ -309,12 +316,18 @@ def build_report(
     tz: ZoneInfo,
     now: datetime,
     refreshed_at: str | None,
+    area: Area | None = None,
 ) -> Report:
+    """The report over ``con``; for an area's report ``con`` must be the warehouse connected
+    ``within`` the area's path, and the operational sections are narrowed to it as well."""
     data = warehouse_sections(con, period, tz)
-    rates, units = rate_sections(session, period, as_of=now)
+    path = area.path if area is not None else None
+    rates, units = rate_sections(
+        session, period, as_of=now, area=area.code if area is not None else None
+    )
     # Hot issues need the texts (operational database): the period's last seven days at most.
     _, end = period.bounds(tz)
-    hot = hot_issues(session, end=end, days=min(period.days, 7), top=5)["groups"]
+    hot = hot_issues(session, end=end, days=min(period.days, 7), top=5, area_path=path)["groups"]
     # The monthly analysis proposes next month's topic; shorter reports are too short for it.
     monthly = period.kind == "monthly"
     topics = [c.as_dict() for c in candidates(con, period.label, 5)] if monthly else []
@@ -336,11 +349,12 @@ def build_report(
         refreshed_at=refreshed_at,
         rates=rates,
         ranking=units,
-        warnings=warning_section(session, period),
+        warnings=warning_section(session, period, path),
         hot=hot,
         topics=topics,
         health=[a.as_dict() for a in health_check(con, period.label)] if monthly else [],
         notes=notes,
+        area={"code": area.code, "name": area.name} if area is not None else None,
         **data,
     )
 

@@ -380,18 +380,21 @@ class Warehouse:
 
     # --- reading -------------------------------------------------------------------------
 
-    def connect(self) -> duckdb.DuckDBPyConnection:
+    def connect(self, *, within: str | None = None) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB with views ``requests``, ``events``, ``areas``, ``categories``,
-        ``units``; an empty warehouse gives empty tables of the right columns."""
+        ``units``; an empty warehouse gives empty tables of the right columns. With
+        ``within`` (an area path) ``requests`` holds only the requests placed in that area and
+        ``events`` only theirs: every query over the connection is the district's."""
         con = duckdb.connect(":memory:")
         for table, sch in (("requests", schema.REQUESTS), ("events", schema.EVENTS)):
             files = [self.partition(table, m) for m in self.months(table)]
             files = [f for f in files if f.exists()]
             if files:
-                con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({_paths(files)})")
+                source = f"read_parquet({_paths(files)})"
             else:
                 con.register(f"_{table}_empty", sch.empty_table())
-                con.execute(f"CREATE VIEW {table} AS SELECT * FROM _{table}_empty")
+                source = f"_{table}_empty"
+            con.execute(f"CREATE VIEW _{table}_all AS SELECT * FROM {source}")
         for name, sch in (
             ("areas", schema.AREAS),
             ("categories", schema.CATEGORIES),
@@ -403,6 +406,19 @@ class Warehouse:
             else:
                 con.register(f"_{name}_empty", sch.empty_table())
                 con.execute(f"CREATE VIEW {name} AS SELECT * FROM _{name}_empty")
+        if within is None:
+            con.execute("CREATE VIEW requests AS SELECT * FROM _requests_all")
+            con.execute("CREATE VIEW events AS SELECT * FROM _events_all")
+            return con
+        quoted = within.replace("'", "''")  # a view cannot take a parameter: quoted by hand
+        con.execute(
+            "CREATE VIEW requests AS SELECT * FROM _requests_all WHERE area_id IN "
+            f"(SELECT id FROM areas WHERE starts_with(path, '{quoted}'))"
+        )
+        con.execute(
+            "CREATE VIEW events AS SELECT * FROM _events_all "
+            "WHERE request_id IN (SELECT id FROM requests)"
+        )
         return con
 
 

@@ -12,10 +12,10 @@ from jiesu.analytics.periods import KINDS, NAMES, report_period
 from jiesu.city.service import city_context
 from jiesu.deps import DB, ClockDep
 from jiesu.errors import JiesuError, NotFound
+from jiesu.people.service import Actor
 from jiesu.web.forms import FormErrors, form_dict
 from jiesu.web.render import render
 from jiesu.web.session import WebActor, need
-from jiesu.workflow.access import city_wide
 
 router = APIRouter(include_in_schema=False)
 ROLES = ("supervisor", "analyst", "admin")
@@ -27,8 +27,14 @@ FILES = {
 }
 
 
+def own_area(actor: Actor) -> str | None:
+    """The area whose reports an account kept to one sees and makes (None: the city's)."""
+    return actor.area_path.strip("/").rsplit("/", 1)[-1] if actor.area_path else None
+
+
 def _page(
     request: Request,
+    actor: Actor,
     *,
     errors: FormErrors | None = None,
     values: dict[str, str] | None = None,
@@ -39,7 +45,8 @@ def _page(
         request,
         "staff/reports.html",
         status_code=status_code,
-        reports=kept(data_dir),
+        reports=kept(data_dir, own_area(actor)),
+        area=own_area(actor),
         kinds=[(k, *NAMES[k]) for k in KINDS],
         errors=errors or FormErrors(),
         values=values or {},
@@ -50,14 +57,12 @@ def _page(
 @router.get("/desk/reports", response_class=HTMLResponse)
 async def reports(request: Request, actor: WebActor) -> HTMLResponse:
     need(actor, *ROLES)
-    city_wide(actor, "the reports desk")
-    return _page(request)
+    return _page(request, actor)
 
 
 @router.post("/desk/reports", response_class=HTMLResponse)
 async def make_report(request: Request, db: DB, actor: WebActor, clock: ClockDep) -> Response:
     need(actor, *ROLES)
-    city_wide(actor, "the reports desk")
     values, now = await form_dict(request), clock.now()
     data_dir = request.app.state.settings.data_dir
     kind = values.get("kind", "")
@@ -66,7 +71,7 @@ async def make_report(request: Request, db: DB, actor: WebActor, clock: ClockDep
         today = now.astimezone(city_context(s).tz).date()
         value = values.get("month" if kind == "monthly" else "date") or None
         period = report_period(kind, value, today=today)
-        produce(s, data_dir, period, now=now)
+        produce(s, data_dir, period, now=now, area=own_area(actor))
         return f"/desk/reports/{period.kind}/{period.label}/"
 
     try:
@@ -76,7 +81,7 @@ async def make_report(request: Request, db: DB, actor: WebActor, clock: ClockDep
             raise
         errors = FormErrors()
         errors.from_error(exc)
-        return _page(request, errors=errors, values=values, status_code=exc.status_code)
+        return _page(request, actor, errors=errors, values=values, status_code=exc.status_code)
     await db.commit()
     return RedirectResponse(target, status_code=303)
 
@@ -91,8 +96,7 @@ async def report_file(
     kind: str, label: str, name: str, actor: WebActor, request: Request
 ) -> Response:
     need(actor, *ROLES)
-    city_wide(actor, "the reports desk")
-    folder = find_kept(request.app.state.settings.data_dir, kind, label)
+    folder = find_kept(request.app.state.settings.data_dir, kind, label, own_area(actor))
     media = FILES.get(name) or ("text/csv; charset=utf-8" if name.endswith(".csv") else None)
     path = folder / name
     if media is None or "/" in name or not path.is_file():

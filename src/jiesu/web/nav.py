@@ -14,7 +14,7 @@ ROLE_NAMES: dict[str, tuple[str, str]] = {
 }
 
 # Desks that exist only for the whole city: not offered to an account kept to one area.
-CITY_WIDE: frozenset[str] = frozenset({"/desk/topics", "/desk/reports"})
+CITY_WIDE: frozenset[str] = frozenset({"/desk/topics"})
 
 # (path, zh, en, roles that see it)
 STAFF_NAV: list[tuple[str, str, str, tuple[str, ...]]] = [
