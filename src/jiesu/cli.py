@@ -24,6 +24,7 @@ from jiesu.loop.cli import app as callbacks_app
 from jiesu.nlp.bench import bench_nlp
 from jiesu.nlp.cli import app as nlp_app
 from jiesu.ops.cli import backup_cmd, restore_cmd
+from jiesu.ops.cli_bench_all import bench_all
 from jiesu.ops.soak.cli import bench_soak
 from jiesu.people.cli import app as users_app
 from jiesu.privacy.cli import app as audit_app
@@ -64,6 +65,7 @@ bench_app.command("dispatch")(bench_dispatch)
 bench_app.command("web")(bench_web)
 bench_app.command("analytics")(bench_analytics)
 bench_app.command("soak")(bench_soak)
+bench_app.command("all")(bench_all)
 
 
 # After SIGTERM (or Ctrl+C) requests already being answered get this long to finish.
