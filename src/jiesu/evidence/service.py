@@ -242,7 +242,10 @@ def get_file(session: Session, public_id: str) -> tuple[EvidenceFile, ServiceReq
 
 def check_fetch(actor: Actor, f: EvidenceFile, req: ServiceRequest) -> None:
     """Raise unless ``actor`` may fetch ``f``: who may view the request, then the file rules."""
-    can_view(actor, req)
+    try:
+        can_view(actor, req)
+    except NotFound as exc:  # a citizen learns nothing, not even the ticket the file is on
+        raise NotFound(f"no file {f.public_id}") from exc
     if not _may_fetch(actor, f):
         if actor.role == "citizen":
             raise NotFound(f"no file {f.public_id}")

@@ -67,6 +67,11 @@ class SendResult:
     dead: int = 0
     errors: list[str] = field(default_factory=list)
 
+    @property
+    def tried(self) -> int:
+        """Messages handed to a gateway in this run."""
+        return self.sent + self.retrying + self.dead
+
 
 def _address(session: Session, n: Notification) -> str | None:
     if n.recipient_kind != "citizen":
