@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from evidencekit import png
 from jiesu.app import create_app
 from jiesu.config import Settings
 from jiesu.evidence.service import Limits, add_file
@@ -26,6 +25,7 @@ from jiesu.people.models import ApiToken
 from jiesu.people.service import issue_token, token_hash
 from jiesu.workflow.service import apply_action
 
+from evidencekit import png
 from factories import make_request, make_world
 
 CHECKS = [

@@ -21,7 +21,6 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from evidencekit import png
 from jiesu.app import create_app
 from jiesu.config import Settings
 from jiesu.evidence.service import Limits, add_file
@@ -30,6 +29,7 @@ from jiesu.kit.clock import FixedClock
 from jiesu.people.service import issue_token
 from jiesu.workflow.service import apply_action
 
+from evidencekit import png
 from factories import World, make_request, make_world
 
 ROLES = ("anon", "citizen", "op", "disp", "h1", "h2", "sup", "analyst", "admin")
@@ -117,6 +117,7 @@ DESKS: dict[str, str] = {
     "/desk/admin/city": "admin",
     "/desk/admin/dispatch": "admin",
     "/desk/admin/models": "admin",
+    "/desk/admin/outbox": "admin",
     "/desk/admin/sensors": "admin",
     "/desk/admin/sensors/edit": "admin",
     "/desk/admin/users": "admin",

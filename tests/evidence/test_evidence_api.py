@@ -9,7 +9,6 @@ from pathlib import Path
 from PIL import Image
 
 import evidencekit as kit
-
 from apiclient import Api
 
 

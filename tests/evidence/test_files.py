@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import evidencekit as kit
 from jiesu.errors import BadInput, Forbidden, NotFound
 from jiesu.evidence.images import clean_image
 from jiesu.evidence.service import (
@@ -27,6 +26,7 @@ from jiesu.kit.clock import FixedClock
 from jiesu.privacy.audit import verify
 from jiesu.workflow.models import Event
 
+import evidencekit as kit
 from factories import make_request, make_world
 
 LIMITS = Limits(max_bytes=2 * 2**20, max_pixels=40_000_000, max_files=5)

@@ -25,9 +25,9 @@ from jiesu.notify.templates import KINDS, LOCALES, render_message
 from jiesu.notify.triggers import on_warning
 from jiesu.workflow.models import ServiceRequest
 from jiesu.workflow.service import apply_action
-from notifykit import SmtpServer
 
 from factories import World, make_world
+from notifykit import SmtpServer
 
 EMAIL = "zhang.san@example.cn"
 

@@ -16,7 +16,9 @@ from jiesu.city.models import Category, HandlingUnit
 from jiesu.city.service import city_context
 from jiesu.deps import DB, ClockDep
 from jiesu.errors import Forbidden
+from jiesu.evidence.service import visible_files
 from jiesu.nlp.reply_check import check_reply
+from jiesu.web.evidence import file_view
 from jiesu.web.forms import form_dict
 from jiesu.web.render import render
 from jiesu.web.requests import INTERNAL_STATUS
@@ -112,7 +114,12 @@ async def reply_page(request: Request, ticket: str, db: DB, actor: WebActor) -> 
     def work(s: Session) -> dict[str, Any]:
         req = get_by_ticket(s, ticket)
         can_view(actor, req)
-        return {"ticket": req.ticket, "title": req.title, "text": req.text, "status": req.status}
+        # The citizen's photos beside their words: what the unit goes out to fix.
+        files = [file_view(f, "/desk/files") for f in visible_files(s, req, actor)]
+        return {
+            "ticket": req.ticket, "title": req.title, "text": req.text, "status": req.status,
+            "files": files,
+        }  # fmt: skip
 
     data = await db.run_sync(work)
     return render(request, "staff/reply.html", **data, check=None, flag_words=FLAG_WORDS)
