@@ -33,18 +33,22 @@ def outbox_cmd(
     console.print(
         "outbox: " + (", ".join(f"{k} {v}" for k, v in sorted(by_status.items())) or "empty")
     )
-    table = Table("id", "kind", "to", "channel", "ticket", "status", "tries", "created", "error")
+    table = Table("id", "kind", "to", "ticket", "status", "tries")
     for r in rows:
         to = r.address or r.recipient
         table.add_row(
-            str(r.id), r.kind, f"{r.recipient_kind}:{to}", r.channel, r.ticket or "",
-            r.status, str(r.attempts), r.created_at.isoformat(timespec="minutes"),
-            (r.last_error or "")[:60],
+            str(r.id), r.kind, f"{r.recipient_kind} {to} ({r.channel})", r.ticket or "",
+            r.status, str(r.attempts),
         )  # fmt: skip
     console.print(table)
     if full:
         for r in rows:
             console.print(f"[bold]#{r.id}[/bold] {r.subject or '(not yet rendered)'}")
+            console.print(
+                f"  to {r.recipient_kind} {r.address or r.recipient} by {r.channel};"
+                f" created {r.created_at.isoformat(timespec='minutes')}; {r.status}"
+                + (f"; last error: {r.last_error}" if r.last_error else "")
+            )
             if r.body:
                 console.print(r.body)
             for t in r.tries:
