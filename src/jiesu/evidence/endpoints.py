@@ -3,6 +3,7 @@ its thumbnail. Which files a role gets is ``service.check_fetch``'s to say."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -15,10 +16,13 @@ from jiesu.evidence.models import EvidenceFile
 from jiesu.evidence.schemas import EvidenceOut
 from jiesu.evidence.service import (
     Limits,
-    add_file,
+    check_adder,
     check_fetch,
+    check_room,
     get_file,
+    prepare_file,
     read_stored,
+    record_file,
     visible_files,
 )
 from jiesu.evidence.storage import Storage, storage_for
@@ -112,12 +116,19 @@ async def upload(
     data = await read_upload(file, limits.max_bytes)
     now = clock.now()
 
+    def may_add(s: Session) -> None:
+        req = get_by_ticket(s, ticket)
+        check_adder(actor, req, stage)
+        check_room(s, limits, req)
+
+    # Who may add comes first; decoding and re-encoding a photo takes a CPU for a fraction of
+    # a second, so it runs in a worker thread, never on the server's event loop.
+    await db.run_sync(may_add)
+    prepared = await asyncio.to_thread(prepare_file, limits, file.filename, data)
+
     def work(s: Session) -> EvidenceOut:
         req = get_by_ticket(s, ticket)
-        f = add_file(
-            s, storage, limits, req, actor=actor, now=now, stage=stage,
-            name=file.filename, data=data,
-        )  # fmt: skip
+        f = record_file(s, storage, limits, req, prepared, actor=actor, now=now, stage=stage)
         return file_out(f)
 
     return await write(db, work)

@@ -22,7 +22,7 @@ from jiesu.config import Settings
 from jiesu.errors import BadInput, Conflict, Forbidden, JiesuError, NotFound
 from jiesu.evidence.images import clean_image
 from jiesu.evidence.models import STAGES, EvidenceFile
-from jiesu.evidence.sniff import sniff
+from jiesu.evidence.sniff import FileType, sniff
 from jiesu.evidence.storage import Storage
 from jiesu.people.service import Actor
 from jiesu.workflow.access import can_view
@@ -76,20 +76,44 @@ def check_adder(actor: Actor, req: ServiceRequest, stage: str) -> None:
         can_view(actor, req)
 
 
-def add_file(
-    session: Session,
-    storage: Storage,
-    limits: Limits,
-    req: ServiceRequest,
-    *,
-    actor: Actor,
-    now: datetime,
-    stage: str,
-    name: str | None,
-    data: bytes,
-) -> EvidenceFile:
-    """Check, clean, store and record one file; refuses with the field ``file`` named."""
-    check_adder(actor, req, stage)
+@dataclass(frozen=True)
+class Prepared:
+    """A file checked and cleaned, not yet stored: the slow part, free of the database, so
+    that the server can do it in a worker thread."""
+
+    name: str
+    received: FileType
+    stored: bytes
+    stored_type: FileType
+    original_sha256: str
+    original_bytes: int
+    width: int | None = None
+    height: int | None = None
+    thumbnail: bytes | None = None
+    removed: tuple[str, ...] = ()
+
+
+def prepare_file(limits: Limits, name: str | None, data: bytes) -> Prepared:
+    """Type by content, size, and for photos a metadata-free re-encode and a thumbnail;
+    refuses with the field ``file`` named."""
+    if len(data) > limits.max_bytes:
+        raise BadInput(
+            "file", f"is {len(data):,} bytes; the most accepted is {limits.max_bytes:,} bytes"
+        )
+    received = sniff(data[:64])
+    name_, sha, size = clean_name(name), hashlib.sha256(data).hexdigest(), len(data)
+    if received.kind == "image":
+        clean = clean_image(data, max_pixels=limits.max_pixels)
+        return Prepared(
+            name_, received, clean.data, clean.file_type, sha, size,
+            clean.width, clean.height, clean.thumbnail, clean.removed,
+        )  # fmt: skip
+    if b"%%EOF" not in data[-2048:]:
+        raise BadInput("file", "is a damaged or truncated PDF (it has no end-of-file marker)")
+    return Prepared(name_, received, data, received, sha, size)
+
+
+def check_room(session: Session, limits: Limits, req: ServiceRequest) -> None:
     if req.status in CLOSED_TO_FILES:
         raise Conflict(f"request {req.ticket} is {req.status}; add files to its original")
     held = session.scalar(
@@ -97,51 +121,48 @@ def add_file(
     )
     if (held or 0) >= limits.max_files:
         raise BadInput("file", f"request {req.ticket} already has {held} files, the most allowed")
-    if len(data) > limits.max_bytes:
-        raise BadInput(
-            "file", f"is {len(data):,} bytes; the most accepted is {limits.max_bytes:,} bytes"
-        )
-    received = sniff(data[:64])
-    width = height = None
-    thumbnail: bytes | None = None
-    removed: tuple[str, ...] = ()
-    stored, stored_type = data, received
-    if received.kind == "image":
-        clean = clean_image(data, max_pixels=limits.max_pixels)
-        stored, stored_type = clean.data, clean.file_type
-        width, height, thumbnail, removed = (
-            clean.width,
-            clean.height,
-            clean.thumbnail,
-            clean.removed,
-        )
-    elif b"%%EOF" not in data[-2048:]:
-        raise BadInput("file", "is a damaged or truncated PDF (it has no end-of-file marker)")
+
+
+def record_file(
+    session: Session,
+    storage: Storage,
+    limits: Limits,
+    req: ServiceRequest,
+    p: Prepared,
+    *,
+    actor: Actor,
+    now: datetime,
+    stage: str,
+) -> EvidenceFile:
+    """Store a prepared file and record it, with an ``evidence`` event in the audit chain."""
+    check_adder(actor, req, stage)
+    check_room(session, limits, req)
     public_id = secrets.token_hex(16)
-    key = f"{req.id}/{public_id}.{stored_type.ext}"
-    thumb_key = f"{req.id}/{public_id}.thumb.{stored_type.ext}" if thumbnail else None
-    storage.put(key, stored)
-    if thumbnail is not None and thumb_key is not None:
-        storage.put(thumb_key, thumbnail)
+    ext = p.stored_type.ext
+    key = f"{req.id}/{public_id}.{ext}"
+    thumb_key = f"{req.id}/{public_id}.thumb.{ext}" if p.thumbnail else None
+    storage.put(key, p.stored)
+    if p.thumbnail is not None and thumb_key is not None:
+        storage.put(thumb_key, p.thumbnail)
     row = EvidenceFile(
         public_id=public_id,
         request_id=req.id,
         stage=stage,
-        kind=received.kind,
-        media_type=stored_type.media_type,
-        name=clean_name(name),
-        original_sha256=hashlib.sha256(data).hexdigest(),
-        original_bytes=len(data),
-        original_media_type=received.media_type,
-        sha256=hashlib.sha256(stored).hexdigest(),
-        bytes=len(stored),
-        width=width,
-        height=height,
+        kind=p.received.kind,
+        media_type=p.stored_type.media_type,
+        name=p.name,
+        original_sha256=p.original_sha256,
+        original_bytes=p.original_bytes,
+        original_media_type=p.received.media_type,
+        sha256=hashlib.sha256(p.stored).hexdigest(),
+        bytes=len(p.stored),
+        width=p.width,
+        height=p.height,
         storage=storage.name,
         key=key,
         thumb_key=thumb_key,
-        thumb_sha256=hashlib.sha256(thumbnail).hexdigest() if thumbnail else None,
-        removed=",".join(removed),
+        thumb_sha256=hashlib.sha256(p.thumbnail).hexdigest() if p.thumbnail else None,
+        removed=",".join(p.removed),
         uploaded_at=now,
         uploaded_by=actor.name,
         uploaded_by_id=actor.user_id,
@@ -160,6 +181,25 @@ def add_file(
     )
     session.flush()
     return row
+
+
+def add_file(
+    session: Session,
+    storage: Storage,
+    limits: Limits,
+    req: ServiceRequest,
+    *,
+    actor: Actor,
+    now: datetime,
+    stage: str,
+    name: str | None,
+    data: bytes,
+) -> EvidenceFile:
+    """Check, clean, store and record one file (``prepare_file`` then ``record_file``)."""
+    check_adder(actor, req, stage)
+    check_room(session, limits, req)
+    prepared = prepare_file(limits, name, data)
+    return record_file(session, storage, limits, req, prepared, actor=actor, now=now, stage=stage)
 
 
 def event_payload(f: EvidenceFile) -> dict[str, Any]:

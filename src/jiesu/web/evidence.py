@@ -4,6 +4,7 @@ files, and reading the files of a submitted form. The rules are the service's
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,10 +19,12 @@ from jiesu.evidence.models import EvidenceFile
 from jiesu.evidence.service import (
     CITIZEN_STAGES,
     Limits,
-    add_file,
+    Prepared,
     check_fetch,
     get_file,
+    prepare_file,
     read_stored,
+    record_file,
 )
 from jiesu.evidence.storage import Storage
 from jiesu.people.service import Actor
@@ -35,18 +38,21 @@ FILES_FIELD = "files"
 ACCEPT = "image/jpeg,image/png,image/gif,image/webp,application/pdf"
 
 
-async def form_files(request: Request) -> list[tuple[str, bytes]]:
-    """The files chosen in a form's ``files`` inputs (an input left empty sends none)."""
-    limit = request.app.state.settings.evidence_max_file_bytes
+async def form_files(request: Request) -> list[Prepared]:
+    """The files chosen in a form's ``files`` inputs (an input left empty sends none), each
+    checked and cleaned in a worker thread; a refusal names the field and the file."""
+    limits = Limits.of(request.app.state.settings)
     form = await request.form()
     out = []
     for value in form.getlist(FILES_FIELD):
         if not isinstance(value, UploadFile) or not value.filename:
             continue
-        data = await value.read(limit + 1)
-        if len(data) > limit:
-            raise BadInput(FILES_FIELD, f"{value.filename}: is larger than {limit:,} bytes")
-        out.append((value.filename, data))
+        data = await value.read(limits.max_bytes + 1)
+        try:
+            out.append(await asyncio.to_thread(prepare_file, limits, value.filename, data))
+        except BadInput as exc:
+            problem = exc.fields[0]["problem"] if exc.fields else exc.message
+            raise BadInput(FILES_FIELD, f"{value.filename}: {problem}") from exc
     return out
 
 
@@ -55,22 +61,20 @@ def store_files(
     storage: Storage,
     limits: Limits,
     req: ServiceRequest,
-    files: list[tuple[str, bytes]],
+    files: list[Prepared],
     *,
     actor: Actor,
     now: Any,
     stage: str,
 ) -> list[str]:
-    """Add each file; a refusal names the form's field and the file."""
+    """Store and record each prepared file; a refusal names the form's field and the file."""
     ids = []
-    for name, data in files:
+    for p in files:
         try:
-            f = add_file(
-                s, storage, limits, req, actor=actor, now=now, stage=stage, name=name, data=data
-            )
+            f = record_file(s, storage, limits, req, p, actor=actor, now=now, stage=stage)
         except BadInput as exc:
             problem = exc.fields[0]["problem"] if exc.fields else exc.message
-            raise BadInput(FILES_FIELD, f"{name}: {problem}") from exc
+            raise BadInput(FILES_FIELD, f"{p.name}: {problem}") from exc
         ids.append(f.public_id)
     return ids
 
