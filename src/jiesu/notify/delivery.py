@@ -186,10 +186,13 @@ def outbox(
     status: str | None = None,
     limit: int = 100,
     request_id: int | None = None,
+    recipient: str | None = None,
 ) -> list[Notification]:
     q = select(Notification).order_by(Notification.id.desc()).limit(limit)
     if status:
         q = q.where(Notification.status == status)
+    if recipient is not None:  # a unit's or the supervisors' desk messages
+        q = q.where(Notification.recipient == recipient, Notification.channel == "desk")
     if request_id is not None:
         q = q.where(Notification.request_id == request_id)
     return list(session.scalars(q))
