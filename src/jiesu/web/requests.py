@@ -95,6 +95,7 @@ def step_names() -> dict[str, tuple[str, str]]:
     names["exclusion_approved"] = ("同意不纳入考核", "left out of scoring")
     names["exclusion_refused"] = ("不同意不纳入考核", "kept in scoring")
     names["overdue"] = ("超时", "overdue")
+    names["evidence"] = ("添加照片或文件", "photo or file added")
     return names
 
 
