@@ -13,6 +13,7 @@ from jiesu.city.endpoints import router as city
 from jiesu.db.migrate import head_revision
 from jiesu.dispatch.endpoints import router as dispatch
 from jiesu.errors import error_responses
+from jiesu.evidence.endpoints import router as evidence
 from jiesu.intake.endpoints import router as intake
 from jiesu.intake.public import router as public
 from jiesu.loop.endpoints import router as loop
@@ -43,6 +44,7 @@ for router in (
     loop,
     dispatch,
     analytics,
+    evidence,
 ):
     api.include_router(router)
 

@@ -26,7 +26,7 @@ from jiesu.headers import SecurityHeaders
 from jiesu.intake.open311.endpoints import router as open311_router
 from jiesu.intake.open311.limits import RateLimiter
 from jiesu.intake.sensors.listener import start_listener_thread
-from jiesu.jobs import produce_due_reports, run_tick_once
+from jiesu.jobs import deliver_notifications, produce_due_reports, run_tick_once
 from jiesu.kit.clock import Clock, SystemClock
 from jiesu.logs import configure_logging, get_logger
 from jiesu.privacy.keys import ensure_data_key, use_settings
@@ -123,7 +123,10 @@ async def _tick_loop(app: FastAPI) -> None:
         try:
             async with app.state.sessions() as db:
                 now = app.state.clock.now()
-                result = await db.run_sync(lambda s, at=now: run_tick_once(s, now=at))
+                hours = settings.notify_due_soon_hours
+                result = await db.run_sync(
+                    lambda s, at=now, h=hours: run_tick_once(s, now=at, due_soon_hours=h)
+                )
                 if result is None:
                     log.debug("workflow.tick.elsewhere")
                 elif any(dataclasses.astuple(result)):
@@ -132,9 +135,32 @@ async def _tick_loop(app: FastAPI) -> None:
             log.warning("workflow.tick.skipped", reason=exc.message)
         except Exception:
             log.exception("workflow.tick.failed")
+        await _notifications_due(app)
         if settings.reports_in_serve:
             await _reports_when_due(app)
         await asyncio.sleep(settings.tick_seconds)
+
+
+async def _notifications_due(app: FastAPI) -> None:
+    """Send the messages that are due, in a worker thread: a slow or absent SMTP server must
+    not stall the server; what fails waits for its retry in the outbox."""
+    try:
+        settings, now = app.state.settings, app.state.clock.now()
+        sent = await asyncio.to_thread(deliver_notifications, settings, now)
+        if sent is None:
+            log.debug("notify.elsewhere")
+        elif sent.sent or sent.retrying or sent.dead or sent.held:
+            log.info(
+                "notify.sent",
+                sent=sent.sent,
+                held=sent.held,
+                retrying=sent.retrying,
+                dead=sent.dead,
+            )
+    except JiesuError as exc:  # a gateway named in the settings that does not exist
+        log.warning("notify.skipped", reason=exc.message)
+    except Exception:
+        log.exception("notify.failed")
 
 
 REPORT_CHECK = timedelta(minutes=15)

@@ -13,6 +13,7 @@ error list, the web's error page). Pure ASGI, like ``headers.py``: nothing is bu
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 
 from starlette.exceptions import HTTPException
@@ -23,6 +24,12 @@ from jiesu.errors import Refused
 # The admin desk's uploads: a city pack .zip (≤ 50 MB, desk_admin_pack.MAX_ZIP), the sensors
 # registry and the dispatch catalogue as YAML text. Everything else takes the API's ceiling.
 UPLOAD_PATHS = ("/desk/admin/city/pack", "/desk/admin/sensors/", "/desk/admin/dispatch/")
+# Forms and routes that carry evidence files (photos, PDFs; each file also has its own limit,
+# JIESU_EVIDENCE_MAX_FILE_BYTES): the public submission, the API upload, the desks' file and
+# reply/call-back forms.
+UPLOAD_ROUTES = re.compile(
+    r"^(/|/api/v1/requests/[^/]+/files|/desk/requests/[^/]+/(files|act/(reply|call_back)))$"
+)
 
 
 def too_large(limit: int) -> str:
@@ -39,7 +46,9 @@ class BodyLimit:
         self.uploads = uploads
 
     def limit_for(self, path: str) -> int:
-        return self.uploads if path.startswith(UPLOAD_PATHS) else self.default
+        if path.startswith(UPLOAD_PATHS) or UPLOAD_ROUTES.match(path):
+            return self.uploads
+        return self.default
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

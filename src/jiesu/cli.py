@@ -23,6 +23,7 @@ from jiesu.intake.sensors.cli import app as sensors_app
 from jiesu.loop.cli import app as callbacks_app
 from jiesu.nlp.bench import bench_nlp
 from jiesu.nlp.cli import app as nlp_app
+from jiesu.notify.cli import app as notify_app
 from jiesu.ops.cli import backup_cmd, restore_cmd
 from jiesu.ops.cli_bench_all import bench_all
 from jiesu.ops.soak.cli import bench_soak
@@ -49,6 +50,7 @@ app.add_typer(city_app, name="city")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(users_app, name="users")
 app.add_typer(workflow_app, name="workflow")
+app.add_typer(notify_app, name="notify")
 app.add_typer(audit_app, name="audit")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(sensors_app, name="sensors")

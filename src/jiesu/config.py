@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -65,6 +66,67 @@ class Settings(BaseSettings):
         description="Largest body of the admin desk's uploads (city pack .zip, sensors and "
         "catalogue YAML), bytes",
     )
+    # Evidence files (decision 0014): every file is also under the upload body ceiling above.
+    evidence_max_file_bytes: int = Field(
+        10 * 2**20, ge=1024, description="Largest evidence file (photo or PDF) accepted, bytes"
+    )
+    evidence_max_files: int = Field(
+        10, ge=1, le=100, description="Most evidence files on one request"
+    )
+    evidence_max_pixels: int = Field(
+        40_000_000,
+        ge=10_000,
+        description="Largest photo accepted, in pixels (width × height): larger ones are "
+        "refused before decoding (decompression bombs)",
+    )
+    evidence_store: Literal["local", "s3"] = Field(
+        "local", description="Where evidence files are kept: local (data dir) or s3"
+    )
+    evidence_s3_bucket: str = Field("", description="S3 bucket of evidence files (store s3)")
+    evidence_s3_prefix: str = Field("", description="Key prefix inside the bucket")
+    evidence_s3_endpoint: str = Field(
+        "", description="S3-compatible endpoint URL (MinIO, Ceph …); empty: AWS"
+    )
+    evidence_s3_region: str = Field("", description="S3 region")
+    evidence_s3_access_key: str = Field("", description="S3 access key id")
+    evidence_s3_secret_key: str = Field("", description="S3 secret access key")
+    # Notifications (decision 0014).
+    public_url: str = Field(
+        "", description="The portal's public address, for links in messages (e.g. https://…)"
+    )
+    notify_email_gateway: str = Field(
+        "outbox", description="Gateway of citizens' e-mails: outbox | smtp | a plug-in's name"
+    )
+    notify_sms_gateway: str = Field(
+        "outbox", description="Gateway of citizens' SMS: outbox | a plug-in's name"
+    )
+    notify_staff_gateway: str = Field(
+        "outbox", description="Gateway of messages to units and supervisors (desk messages)"
+    )
+    notify_locale: Literal["zh-CN", "en"] = Field(
+        "zh-CN", description="Language of messages: zh-CN or en"
+    )
+    notify_quiet_hours: str = Field(
+        "citizen=21:00-08:00",
+        description="Quiet hours by recipient kind (citizen, unit, supervisor), local time, "
+        "e.g. citizen=21:00-08:00,unit=23:00-07:00; urgent messages go out anyway",
+    )
+    notify_max_attempts: int = Field(
+        6, ge=1, le=50, description="Tries of one message before it is dead-lettered"
+    )
+    notify_retry_seconds: int = Field(
+        60, ge=1, description="First retry delay (seconds); it doubles with every failure"
+    )
+    notify_due_soon_hours: float = Field(
+        4.0, gt=0, description="Units are told of a request this many hours before it is due"
+    )
+    smtp_host: str = Field("127.0.0.1", description="SMTP server of the smtp gateway")
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port")
+    smtp_from: str = Field("jiesu@localhost", description="Sender address of e-mails")
+    smtp_user: str = Field("", description="SMTP user name (empty: no login)")
+    smtp_password: str = Field("", description="SMTP password")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS")
+    smtp_timeout: float = Field(10.0, gt=0, description="SMTP connection timeout, seconds")
     mqtt_url: str = Field(
         "mqtt://127.0.0.1:1883",
         description="MQTT broker of sensor alarms: mqtt[s]://[user:password@]host[:port]",

@@ -17,12 +17,15 @@ from sqlalchemy.orm import Session
 
 from jiesu.app import create_app
 from jiesu.config import Settings
+from jiesu.evidence.service import Limits, add_file
+from jiesu.evidence.storage import LocalStorage
 from jiesu.intake.open311.keys import create_key
 from jiesu.kit.clock import FixedClock
 from jiesu.people.models import ApiToken
 from jiesu.people.service import issue_token, token_hash
 from jiesu.workflow.service import apply_action
 
+from evidencekit import png
 from factories import make_request, make_world
 
 CHECKS = [
@@ -46,11 +49,16 @@ def api_schema(session: Session, db_url: str, clock: FixedClock, tmp_path: Path)
     disp = world.actor("disp")
     unit = {"unit": "ST-110101001"}
     apply_action(session, dispatched, "dispatch", actor=disp, now=now, ctx=world.ctx, params=unit)
+    photo = add_file(
+        session, LocalStorage(tmp_path / "evidence"), Limits(2**20, 10**6, 10), dispatched,
+        actor=world.actor("op"), now=now, stage="request", name="p.png", data=png(),
+    )  # fmt: skip
     spare = issue_token(session, world.users["admin"], now=now, name="spare")
     token = issue_token(session, world.users["admin"], now=now)
     REAL.clear()
     REAL.update(
         tickets=[*tickets, dispatched.ticket],
+        file=photo.public_id,
         api_key=create_key(session, "fuzzing-client", now=now)[1],
         auth={"Authorization": f"Bearer {token}"},
         # Revoking a token is an operation too: the fuzzer may revoke this one, not its own.
@@ -75,6 +83,8 @@ def use_real_ids(case: Any, pick: int) -> None:
     for name in ("ticket", "service_request_id"):
         if name in path:
             path[name] = REAL["tickets"][pick % len(REAL["tickets"])]
+    if "file_id" in path:
+        path["file_id"] = REAL["file"]
     if "fmt" in path:
         path["fmt"] = ("json", "xml")[pick % 2]
     if "service_code" in path:

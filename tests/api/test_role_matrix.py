@@ -23,10 +23,13 @@ from sqlalchemy.orm import Session
 
 from jiesu.app import create_app
 from jiesu.config import Settings
+from jiesu.evidence.service import Limits, add_file
+from jiesu.evidence.storage import LocalStorage
 from jiesu.kit.clock import FixedClock
 from jiesu.people.service import issue_token
 from jiesu.workflow.service import apply_action
 
+from evidencekit import png
 from factories import World, make_request, make_world
 
 ROLES = ("anon", "citizen", "op", "disp", "h1", "h2", "sup", "analyst", "admin")
@@ -100,6 +103,11 @@ API: dict[str, str] = {
     "GET /api/v1/dispatch/stats": "sup analyst admin",
     "GET /api/v1/analytics/heat": "sup analyst admin",
     "GET /api/v1/analytics/warehouse": "sup analyst admin",
+    # Evidence files: who may view the request (a file of h1's request is made for each call).
+    "POST /api/v1/requests/{ticket}/files": "op disp h1 sup admin",
+    "GET /api/v1/requests/{ticket}/files": "op disp h1 sup analyst admin",
+    "GET /api/v1/files/{file_id}": "op disp h1 sup analyst admin",
+    "GET /api/v1/files/{file_id}/thumbnail": "op disp h1 sup analyst admin",
     "GET /api/v1/health": EVERYONE,
     "GET /api/v1/ready": EVERYONE,
 }
@@ -109,6 +117,7 @@ DESKS: dict[str, str] = {
     "/desk/admin/city": "admin",
     "/desk/admin/dispatch": "admin",
     "/desk/admin/models": "admin",
+    "/desk/admin/outbox": "admin",
     "/desk/admin/sensors": "admin",
     "/desk/admin/sensors/edit": "admin",
     "/desk/admin/users": "admin",
@@ -164,6 +173,19 @@ BODIES: dict[str, Any] = {
 }
 
 
+# Multipart bodies (a real photo, so the role check is what answers).
+FILES: dict[str, Any] = {"/files": {"file": ("p.png", png(), "image/png")}}
+
+
+def _file_of(session: Session, req: Any, data_dir: Path, world: World, now: Any) -> str:
+    storage = LocalStorage(data_dir / "evidence")
+    f = add_file(
+        session, storage, Limits(2**20, 10**6, 10), req, actor=world.actor("op"), now=now,
+        stage="request", name="p.png", data=png(),
+    )  # fmt: skip
+    return f.public_id
+
+
 def _body(path: str) -> Any:
     for suffix in sorted(BODIES, key=len, reverse=True):
         if path.endswith(suffix):
@@ -172,7 +194,9 @@ def _body(path: str) -> Any:
 
 
 def _refused(status: int, role: str, path: str) -> bool:
-    return status in (401, 403) or (status == 404 and role == "citizen" and "{ticket}" in path)
+    return status in (401, 403) or (
+        status == 404 and role == "citizen" and ("{ticket}" in path or "{file_id}" in path)
+    )
 
 
 @pytest.fixture
@@ -187,7 +211,10 @@ def city(
 
 
 def test_every_api_operation_is_allowed_exactly_to_its_roles(
-    city: tuple[FastAPI, World, dict[str, str]], session: Session, clock: FixedClock
+    city: tuple[FastAPI, World, dict[str, str]],
+    session: Session,
+    clock: FixedClock,
+    tmp_path: Path,
 ) -> None:
     app, world, tokens = city
     ops = {
@@ -208,8 +235,13 @@ def test_every_api_operation_is_allowed_exactly_to_its_roles(
                     session, req, "dispatch", actor=world.actor("disp"), now=clock.now(),
                     ctx=world.ctx, params=unit,
                 )  # fmt: skip
+                if "{file_id}" in path:
+                    fid = _file_of(session, req, tmp_path, world, clock.now())
+                    path_ = path.replace("{file_id}", fid)
+                else:
+                    path_ = path
                 session.commit()
-                url = path.replace("{ticket}", req.ticket).replace("{token}", "no-such-link")
+                url = path_.replace("{ticket}", req.ticket).replace("{token}", "no-such-link")
                 for name in ("{version}", "{task_id}", "{exclusion_id}", "{token_id}"):
                     url = url.replace(name, "999")
                 kw: dict[str, Any] = {}
@@ -217,6 +249,8 @@ def test_every_api_operation_is_allowed_exactly_to_its_roles(
                     kw["headers"] = {"Authorization": f"Bearer {tokens[role]}"}
                 if path.endswith("/auth/token"):
                     kw["data"] = {"username": "op", "password": "password-123"}
+                elif path.endswith(tuple(FILES)) and method == "POST":
+                    kw["files"] = next(v for k, v in FILES.items() if path.endswith(k))
                 elif method in ("POST", "PUT"):
                     kw["json"] = _body(path)
                 r = c.request(method, url, **kw)

@@ -162,6 +162,14 @@ def test_purge_removes_the_person_and_keeps_the_case(session: Session, cases: Ca
     assert (report.purges, report.redacted, report.digests) == (1, 5, digests_before)
     nameless = payloads(session, c.nameless)
     assert "13800138000" not in nameless and "京A12345" not in nameless
+    # Messages about the old case keep no address and no name in what they were filled with.
+    from jiesu.notify.models import Notification
+
+    msgs = session.scalars(select(Notification).where(Notification.request_id == old.id)).all()
+    assert msgs and all(n.address_masked == "" for n in msgs)
+    said = json.dumps([[n.context, n.subject, n.body] for n in msgs], ensure_ascii=False)
+    for secret in ("王建国", "13800138000", "京A12345"):
+        assert secret not in said
 
 
 def test_purge_is_idempotent_and_recorded_each_time(session: Session, cases: Cases) -> None:

@@ -19,7 +19,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from jiesu.errors import BadInput, Conflict, Forbidden, IllegalAction
+from jiesu.evidence.models import EvidenceFile
 from jiesu.kit.clock import FixedClock
+from jiesu.notify.models import DeliveryAttempt, Notification
 from jiesu.people.service import SYSTEM_ACTOR, Actor
 from jiesu.privacy.audit import verify
 from jiesu.privacy.models import AuditDigest
@@ -59,7 +61,10 @@ def fresh_start(session: Session) -> None:
     """Forget the requests of earlier examples (the city and the users stay)."""
     session.rollback()
     session.execute(update(ServiceRequest).values(duplicate_of_id=None))
-    for table in (Event.__table__, request_assisting_units, Contact.__table__):
+    for table in (
+        DeliveryAttempt.__table__, Notification.__table__, EvidenceFile.__table__,
+        Event.__table__, request_assisting_units, Contact.__table__,
+    ):  # fmt: skip
         session.execute(delete(table))
     session.execute(delete(ServiceRequest.__table__))
     session.execute(delete(AuditDigest.__table__))

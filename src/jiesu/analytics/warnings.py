@@ -34,6 +34,7 @@ from jiesu.errors import BadInput, Conflict, Forbidden, NotFound
 from jiesu.intake.schemas import RequestIn
 from jiesu.intake.service import submit_request
 from jiesu.kit.calendar import WorkCalendar
+from jiesu.notify.triggers import on_warning
 from jiesu.people.service import Actor
 from jiesu.workflow.access import area_ids_within
 from jiesu.workflow.models import ServiceRequest
@@ -267,17 +268,22 @@ def scan(
     )
     surges, forecast = find_surges(con, judged, days_like=days_like, floor=floor)
     result = ScanResult(judged, forecast, surges + find_recurring(con, judged))
+    created = []
     for f in result.found:
-        if _keep(session, f, now):
+        if (new := _keep(session, f, now)) is not None:
+            created.append(new)
             result.created += 1
         else:
             result.updated += 1
     session.flush()
+    for w in created:  # supervisors hear of each new one (after the flush: ids and names)
+        on_warning(session, w, now)
+    session.flush()
     return result
 
 
-def _keep(session: Session, f: Found, now: datetime) -> bool:
-    """Store ``f``; True if it is new."""
+def _keep(session: Session, f: Found, now: datetime) -> EarlyWarning | None:
+    """Store ``f``; the new warning, or None if it updated one already kept."""
     recent = session.scalars(
         select(EarlyWarning)
         .where(
@@ -295,28 +301,27 @@ def _keep(session: Session, f: Found, now: datetime) -> bool:
             recent.last_day, recent.observed = f.last_day, f.observed
             recent.expected, recent.upper, recent.score = f.expected, f.upper, f.score
             recent.reason_zh, recent.reason_en, recent.details = f.reason_zh, f.reason_en, f.details
-        return False
+        return None
     area = "*" if f.area_id is None else str(f.area_id)
-    session.add(
-        EarlyWarning(
-            key=f"{f.kind}:{f.category_id}:{area}:{f.first_day.isoformat()}",
-            kind=f.kind,
-            category_id=f.category_id,
-            area_id=f.area_id,
-            first_day=f.first_day,
-            last_day=f.last_day,
-            observed=f.observed,
-            expected=f.expected,
-            upper=f.upper,
-            score=f.score,
-            reason_zh=f.reason_zh,
-            reason_en=f.reason_en,
-            details=f.details,
-            status="open",
-            created_at=now,
-        )
+    warning = EarlyWarning(
+        key=f"{f.kind}:{f.category_id}:{area}:{f.first_day.isoformat()}",
+        kind=f.kind,
+        category_id=f.category_id,
+        area_id=f.area_id,
+        first_day=f.first_day,
+        last_day=f.last_day,
+        observed=f.observed,
+        expected=f.expected,
+        upper=f.upper,
+        score=f.score,
+        reason_zh=f.reason_zh,
+        reason_en=f.reason_en,
+        details=f.details,
+        status="open",
+        created_at=now,
     )
-    return True
+    session.add(warning)
+    return warning
 
 
 def list_warnings(

@@ -12,6 +12,7 @@ from jiesu.city.models import (
 )
 from jiesu.db.base import Base
 from jiesu.dispatch.models import Assignment, DispatchCatalogue, Dispute, Summons
+from jiesu.evidence.models import EvidenceFile
 from jiesu.intake.models import (
     ApiKey,
     ImportRun,
@@ -22,6 +23,7 @@ from jiesu.intake.models import (
 )
 from jiesu.loop.models import CallbackAttempt, CallbackTask, ScoringExclusion
 from jiesu.nlp.tables import ClassifierVersion
+from jiesu.notify.models import DeliveryAttempt, Notification
 from jiesu.people.models import ApiToken, User
 from jiesu.privacy.models import AuditDigest, EventRedaction, PersonalDataRead, PrivacyPurge
 from jiesu.workflow.models import Contact, Event, ServiceRequest
@@ -41,14 +43,17 @@ __all__ = [
     "CityPackLoad",
     "ClassifierVersion",
     "Contact",
+    "DeliveryAttempt",
     "DispatchCatalogue",
     "Dispute",
     "EarlyWarning",
     "Event",
     "EventRedaction",
+    "EvidenceFile",
     "HandlingUnit",
     "ImportRun",
     "MonthlyTopic",
+    "Notification",
     "Open311Token",
     "PersonalDataRead",
     "Place",

@@ -15,6 +15,7 @@ from jiesu.kit.ids import new_ticket
 from jiesu.logs import get_logger
 from jiesu.nlp.understand import understand
 from jiesu.nlp.urgency import more_urgent
+from jiesu.notify.triggers import on_event as notify_event
 from jiesu.people.service import Actor
 from jiesu.workflow.events import append_event
 from jiesu.workflow.models import Contact, ServiceRequest
@@ -120,7 +121,7 @@ def submit_request(
         req.contact = Contact(name=c.name, phone=c.phone, email=c.email, wants_reply=c.wants_reply)
     session.flush()
     # Personal data stays out of the event log: the log is permanent, contacts can be erased.
-    append_event(
+    received = append_event(
         session,
         req,
         kind="received",
@@ -138,6 +139,8 @@ def submit_request(
             **seen.as_payload(),
         },
     )
+    if live:  # imported history tells nobody: it happened long ago
+        notify_event(session, req, received)
     session.flush()
     log.info("request.received", ticket=req.ticket, channel=req.channel, actor=actor.name)
     if live and auto_dispatch:

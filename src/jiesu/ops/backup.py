@@ -39,6 +39,7 @@ from jiesu.db.base import Base
 from jiesu.db.engine import is_sqlite, make_engine
 from jiesu.db.migrate import current, head_revision, known_revisions, upgrade
 from jiesu.errors import BadInput, Conflict, JiesuError
+from jiesu.evidence.storage import ENTRY as EVIDENCE
 from jiesu.kit.cache import forget_everything
 from jiesu.kit.clock import utcnow
 from jiesu.ops import archive, logical, pg_copy
@@ -51,7 +52,8 @@ from jiesu.rates.definitions import DEFAULT_FILE as RATES_FILE
 # command can make again as they were: trained classifier and router versions (the database
 # names the active ones; retraining gives another model), the reports as produced, the rejects
 # files of imports, the city's own rate definitions.
-DATA_ENTRIES = ("models", reports_root(Path()).name, "imports", RATES_FILE)
+# Evidence files (photos, documents) are what citizens and units sent: nothing makes them again.
+DATA_ENTRIES = ("models", reports_root(Path()).name, "imports", RATES_FILE, EVIDENCE)
 WAREHOUSE = "warehouse"
 LEFT_OUT = [f"{WAREHOUSE}/: a copy of the database; `jiesu analytics refresh --full` rebuilds it"]
 # Tables whose counts the command line shows; the manifest has every table's.

@@ -3,8 +3,10 @@
 For each closed request older than the cutoff: the contact row is deleted; the caller's name,
 phone and e-mail, and whatever the PII masker finds, are masked in every free text of the case
 (the request's title and text, its attribute answers, call-back notes, exclusion, dispute and
-summons texts, and the free-text fields of its events); the address keeps its street number but
-not the flat, the photo link is dropped and the coordinates are rounded to about 100 m.
+summons texts, the texts of messages about it, evidence file names, and the free-text fields
+of its events); the stored evidence photos stay, without their metadata, as the case's proof;
+the address keeps its street number but not the flat, the photo link is dropped and the
+coordinates are rounded to about 100 m.
 Status, category, area, units, dates, the caller's answers and the rates built on them stay:
 the anonymised case still counts in every statistic.
 
@@ -29,7 +31,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from jiesu.dispatch.models import Dispute, Summons
 from jiesu.errors import NotFound
+from jiesu.evidence.models import EvidenceFile
 from jiesu.loop.models import CallbackAttempt, CallbackTask, ScoringExclusion
+from jiesu.notify.models import Notification
 from jiesu.privacy.audit import hash_of
 from jiesu.privacy.masking import mask_email, mask_name, mask_phone
 from jiesu.privacy.models import EventRedaction, PrivacyPurge
@@ -240,6 +244,17 @@ def _purge_side_tables(session: Session, known: dict[int, list[str]]) -> int:
     for summons in session.scalars(select(Summons).where(Summons.request_id.in_(ids))):
         mask(summons, "reason", summons.request_id)
         mask(summons, "report", summons.request_id)
+    # Messages about the case: their texts, what they were filled with, the masked address.
+    for n in session.scalars(select(Notification).where(Notification.request_id.in_(ids))):
+        assert n.request_id is not None
+        mask(n, "subject", n.request_id)
+        mask(n, "body", n.request_id)
+        context = _mask_values(n.context or {}, known[n.request_id])
+        if context != (n.context or {}) or n.address_masked:
+            n.context, n.address_masked, changed = context, "", changed + 1
+    # Evidence files keep their (metadata-free) pixels as the case's proof; their names go.
+    for f in session.scalars(select(EvidenceFile).where(EvidenceFile.request_id.in_(ids))):
+        mask(f, "name", f.request_id)
     return changed
 
 

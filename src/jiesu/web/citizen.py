@@ -6,7 +6,6 @@ live checks only add to it. A form that fails keeps everything typed and names e
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -21,17 +20,20 @@ from sqlalchemy.orm import Session
 from jiesu.city.models import Area, Category
 from jiesu.city.service import city_context
 from jiesu.deps import DB, ClockDep, write
-from jiesu.errors import Conflict, JiesuError, NotFound
+from jiesu.errors import BadInput, Conflict, JiesuError, NotFound
+from jiesu.evidence.endpoints import app_storage
+from jiesu.evidence.service import Limits, citizen_files
 from jiesu.intake.public import WEB_ACTOR, PublicSubmission
 from jiesu.intake.schemas import RequestIn
 from jiesu.intake.service import submit_request
 from jiesu.loop.callbacks import current_task, task_for_token
 from jiesu.loop.service import LINK_ACTOR, answer
+from jiesu.web.evidence import file_view, form_files, store_files
 from jiesu.web.forms import FormErrors, form_dict
 from jiesu.web.render import render
 from jiesu.web.session import MaybeActor, csrf_ok
 from jiesu.workflow.models import Event, ServiceRequest
-from jiesu.workflow.public import STATUS_LABELS, public_view
+from jiesu.workflow.public import STATUS_LABELS, public_view, track_code
 from jiesu.workflow.service import get_by_ticket
 
 router = APIRouter(include_in_schema=False)
@@ -46,11 +48,6 @@ SATISFACTIONS = (
     ("basically", "基本满意", "fairly satisfied"),
     ("unsatisfied", "不满意", "not satisfied"),
 )
-
-
-def track_code(ticket: str, secret: str) -> str:
-    """The private part of a tracking link: only someone given the link can open it."""
-    return hmac.new(secret.encode(), b"track:" + ticket.encode(), hashlib.sha256).hexdigest()[:20]
 
 
 def track_path(request: Request, ticket: str) -> str:
@@ -143,6 +140,12 @@ async def submit(request: Request, db: DB, clock: ClockDep, who: MaybeActor) -> 
     except ValidationError as exc:
         errors.from_validation(exc, prefix_map={"contact.": "contact_"})
         return await _form_page(request, db, values, errors, 422)
+    try:
+        files = await form_files(request)
+    except BadInput as exc:
+        errors.from_error(exc)
+        return await _form_page(request, db, values, errors, 422)
+    storage, limits = app_storage(request), Limits.of(request.app.state.settings)
     form_id = values.get("form_id", "")[:60]
     data = RequestIn(
         channel="web",
@@ -154,7 +157,9 @@ async def submit(request: Request, db: DB, clock: ClockDep, who: MaybeActor) -> 
 
     def work(s: Session) -> str:
         ctx = city_context(s)
-        req, _ = submit_request(s, data, actor=actor, now=now, ctx=ctx)
+        req, created = submit_request(s, data, actor=actor, now=now, ctx=ctx)
+        if created:  # photos go with the request in one transaction: both land or neither
+            store_files(s, storage, limits, req, files, actor=actor, now=now, stage="request")
         return req.ticket
 
     try:
@@ -232,12 +237,14 @@ async def track_lookup(request: Request, db: DB) -> Response:
     return render(request, "citizen/track_form.html", status_code=422, values=values, errors=errors)
 
 
-def _tracking(s: Session, ticket: str) -> dict[str, Any]:
+def _tracking(s: Session, ticket: str, base: str) -> dict[str, Any]:
     ctx = city_context(s)
     req = get_by_ticket(s, ticket)
     task = current_task(s, req)
     return {
         "view": public_view(s, req, ctx.tz),
+        # Only through this private link, and only the stored (metadata-free) copies.
+        "files": [file_view(f, f"{base}/files") for f in citizen_files(s, req)],
         "can_answer": task is not None and task.status == "open" and req.status == "replied",
     }
 
@@ -246,8 +253,8 @@ def _tracking(s: Session, ticket: str) -> dict[str, Any]:
 async def tracking(
     request: Request, ticket: str, code: str, db: DB, who: MaybeActor
 ) -> HTMLResponse:
-    _check_code(request, ticket, code)
-    data = await db.run_sync(lambda s: _tracking(s, ticket))
+    check_code(request, ticket, code)
+    data = await db.run_sync(lambda s: _tracking(s, ticket, f"/t/{ticket}/{code}"))
     return render(
         request,
         "citizen/track.html",
@@ -262,7 +269,7 @@ async def tracking(
     )
 
 
-def _check_code(request: Request, ticket: str, code: str) -> None:
+def check_code(request: Request, ticket: str, code: str) -> None:
     want = track_code(ticket, request.app.state.settings.secret_key)
     if not hmac.compare_digest(want, code):
         raise NotFound("no such tracking link")
@@ -273,7 +280,7 @@ async def answer_on_tracking(
     request: Request, ticket: str, code: str, db: DB, clock: ClockDep
 ) -> Response:
     """The caller answers the call-back from the private tracking page."""
-    _check_code(request, ticket, code)
+    check_code(request, ticket, code)
     values = await form_dict(request)
     errors = _check_answer(values)
     now = clock.now()
@@ -291,7 +298,7 @@ async def answer_on_tracking(
             return RedirectResponse(f"/t/{ticket}/{code}?answered=1", status_code=303)
         except JiesuError as exc:
             errors.from_error(exc)
-    data = await db.run_sync(lambda s: _tracking(s, ticket))
+    data = await db.run_sync(lambda s: _tracking(s, ticket, f"/t/{ticket}/{code}"))
     return render(
         request,
         "citizen/track.html",

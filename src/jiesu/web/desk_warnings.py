@@ -21,6 +21,9 @@ from jiesu.analytics.warnings import (
 )
 from jiesu.deps import DB, ClockDep, write
 from jiesu.errors import BadInput, JiesuError
+from jiesu.notify.delivery import outbox
+from jiesu.notify.present import notification_out
+from jiesu.notify.triggers import SUPERVISORS
 from jiesu.people.service import Actor
 from jiesu.web.forms import FormErrors, form_dict
 from jiesu.web.render import render
@@ -74,11 +77,15 @@ async def _page(
     if show not in ("open", "accepted", "dismissed", "all"):
         raise BadInput("status", "must be open, accepted, dismissed or all")
     rows = await db.run_sync(lambda s: _rows(s, None if show == "all" else show, actor.area_path))
+    messages = await db.run_sync(
+        lambda s: [notification_out(s, n) for n in outbox(s, recipient=SUPERVISORS, limit=8)]
+    )
     return render(
         request,
         "staff/warnings.html",
         status_code=status_code,
         rows=rows,
+        messages=messages,
         show=show,
         kinds=KIND_NAMES,
         statuses=STATUS_NAMES,

@@ -17,10 +17,14 @@ from jiesu.city.models import Category, HandlingUnit
 from jiesu.city.service import city_context, find_area, find_category, find_unit
 from jiesu.deps import DB, ClockDep, write
 from jiesu.errors import BadInput, JiesuError, NotFound
+from jiesu.evidence.endpoints import app_storage
+from jiesu.evidence.models import STAGES
+from jiesu.evidence.service import ADDERS, Limits, visible_files
 from jiesu.kit.cache import PerDatabase
 from jiesu.people.service import Actor
 from jiesu.privacy.reads import sees_contacts
 from jiesu.web.actions import ACTION_PATH, FORMS, body_of
+from jiesu.web.evidence import ACCEPT, file_view, form_files, store_files
 from jiesu.web.forms import FormErrors, form_dict
 from jiesu.web.nav import ROLE_NAMES
 from jiesu.web.render import render
@@ -31,6 +35,9 @@ from jiesu.workflow.public import MILESTONES, STATUS_LABELS
 from jiesu.workflow.repository import SORTS, RequestFilter, list_requests
 from jiesu.workflow.schemas import RequestOut
 from jiesu.workflow.service import apply_action, get_by_ticket
+
+# The steps whose form carries evidence files (the unit's proof, the call-back's record).
+WITH_FILES = ("reply", "call_back")
 
 router = APIRouter(include_in_schema=False)
 VIEWERS = (*STAFF_VIEWERS, "handler")
@@ -88,6 +95,7 @@ def step_names() -> dict[str, tuple[str, str]]:
     names["exclusion_approved"] = ("同意不纳入考核", "left out of scoring")
     names["exclusion_refused"] = ("不同意不纳入考核", "kept in scoring")
     names["overdue"] = ("超时", "overdue")
+    names["evidence"] = ("添加照片或文件", "photo or file added")
     return names
 
 
@@ -181,20 +189,24 @@ async def _detail_page(
 ) -> HTMLResponse:
     now = clock.now()
 
-    def work(s: Session) -> tuple[RequestOut, Pickers]:
+    def work(s: Session) -> tuple[RequestOut, Pickers, list[dict[str, Any]]]:
         ctx = city_context(s)
         req = get_by_ticket(s, ticket)
         can_view(actor, req)
-        return detail(s, req, ctx.tz, actor, now, purpose="web.request"), pickers(s)
+        files = [file_view(f, "/desk/files") for f in visible_files(s, req, actor)]
+        return detail(s, req, ctx.tz, actor, now, purpose="web.request"), pickers(s), files
 
     # A full view of the contact is a recorded read, committed with the page.
-    out, picks = await (write(db, work) if sees_contacts(actor) else db.run_sync(work))
+    out, picks, files = await (write(db, work) if sees_contacts(actor) else db.run_sync(work))
     return render(
         request,
         "staff/request.html",
         status_code=status_code,
         r=out,
         picks=picks,
+        files=files,
+        file_stages=[st for st in STAGES if actor.role in ADDERS[st]],
+        accept=ACCEPT,
         forms=[FORMS[a] for a in out.allowed_actions if a in FORMS],
         errors=errors or FormErrors(),
         failed=failed,
@@ -204,6 +216,25 @@ async def _detail_page(
         done=request.query_params.get("done", ""),
         step_names=step_names(),
     )
+
+
+async def detail_page(
+    request: Request,
+    db: DB,
+    actor: Actor,
+    clock: ClockDep,
+    ticket: str,
+    *,
+    error: JiesuError,
+    failed: str,
+) -> HTMLResponse:
+    """The request page again, with a refusal shown beside the form that caused it."""
+    errors = FormErrors()
+    errors.from_error(error)
+    return await _detail_page(
+        request, db, actor, clock, ticket, errors=errors, failed=failed,
+        status_code=error.status_code,
+    )  # fmt: skip
 
 
 @router.get("/desk/requests/{ticket}", response_class=HTMLResponse)
@@ -241,13 +272,18 @@ async def act(
             status_code=422,
         )
     now = clock.now()
+    storage, limits = app_storage(request), Limits.of(request.app.state.settings)
 
     def work(s: Session) -> None:
         ctx = city_context(s)
         req = get_by_ticket(s, ticket)
+        if files:  # the reply's or call-back's photos, in the same transaction as the step
+            ids = store_files(s, storage, limits, req, files, actor=actor, now=now, stage=action)
+            params["files"] = ids
         apply_action(s, req, action, actor=actor, now=now, ctx=ctx, params=params)
 
     try:
+        files = await form_files(request) if action in WITH_FILES else []
         await write(db, work)
     except JiesuError as exc:
         if exc.status_code in (401, 404):

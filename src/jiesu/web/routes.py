@@ -19,6 +19,7 @@ from jiesu.web import (
     desk_dispatch,
     desk_heat,
     desk_hot,
+    desk_outbox,
     desk_overview,
     desk_rates,
     desk_reports,
@@ -26,6 +27,7 @@ from jiesu.web import (
     desk_unit,
     desk_warnings,
     dispatch_desk,
+    evidence,
     phone_desk,
     requests,
     review_desk,
@@ -59,6 +61,8 @@ for _r in (
     desk_admin_sensors.router,
     desk_dispatch.router,
     desk_unit.router,
+    evidence.router,
+    desk_outbox.router,
 ):
     router.include_router(_r)
 

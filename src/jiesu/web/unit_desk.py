@@ -16,7 +16,11 @@ from jiesu.city.models import Category, HandlingUnit
 from jiesu.city.service import city_context
 from jiesu.deps import DB, ClockDep
 from jiesu.errors import Forbidden
+from jiesu.evidence.service import visible_files
 from jiesu.nlp.reply_check import check_reply
+from jiesu.notify.delivery import outbox
+from jiesu.notify.present import notification_out
+from jiesu.web.evidence import file_view
 from jiesu.web.forms import form_dict
 from jiesu.web.render import render
 from jiesu.web.requests import INTERNAL_STATUS
@@ -30,6 +34,8 @@ router = APIRouter(include_in_schema=False)
 OPEN = ("dispatched", "accepted", "replied")
 SOON = timedelta(hours=24)
 LIMIT = 200
+# The unit's newest desk messages shown above its list (new, returned, whistled, due soon).
+MESSAGES = 8
 
 # The checker's flags in words a unit handler reads (zh, en).
 FLAG_WORDS: dict[str, tuple[str, str]] = {
@@ -84,8 +90,14 @@ def _inbox(s: Session, unit_id: int, now: Any) -> dict[str, Any]:
         if r.handling_due is not None and not r.handling_overdue and r.handling_due - now < SOON
     }
     unit = s.get(HandlingUnit, unit_id)
+    messages = (
+        [notification_out(s, n) for n in outbox(s, recipient=unit.code, limit=MESSAGES)]
+        if unit is not None
+        else []
+    )
     return {
         "unit": unit,
+        "messages": messages,
         "items": [summary(r, tz) for r in rows],
         "soon": soon,
         "to_accept": counts.get("dispatched", 0),
@@ -112,7 +124,12 @@ async def reply_page(request: Request, ticket: str, db: DB, actor: WebActor) -> 
     def work(s: Session) -> dict[str, Any]:
         req = get_by_ticket(s, ticket)
         can_view(actor, req)
-        return {"ticket": req.ticket, "title": req.title, "text": req.text, "status": req.status}
+        # The citizen's photos beside their words: what the unit goes out to fix.
+        files = [file_view(f, "/desk/files") for f in visible_files(s, req, actor)]
+        return {
+            "ticket": req.ticket, "title": req.title, "text": req.text, "status": req.status,
+            "files": files,
+        }  # fmt: skip
 
     data = await db.run_sync(work)
     return render(request, "staff/reply.html", **data, check=None, flag_words=FLAG_WORDS)

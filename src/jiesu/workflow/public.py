@@ -8,6 +8,8 @@ text that is shown (the title, the unit's answer) has its personal data masked
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -77,6 +79,11 @@ class PublicRequest(BaseModel):
     closed_at: datetime | None
     duplicate_of: str | None
     timeline: list[Milestone]
+
+
+def track_code(ticket: str, secret: str) -> str:
+    """The private part of a tracking link: only someone given the link can open it."""
+    return hmac.new(secret.encode(), b"track:" + ticket.encode(), hashlib.sha256).hexdigest()[:20]
 
 
 def _milestone(event: Event, tz: ZoneInfo) -> Milestone | None:

@@ -221,6 +221,17 @@ class TextIn(_Body):
     text: str = Field(..., min_length=1, max_length=10_000)
 
 
+FILES_FIELD = Field(
+    None,
+    max_length=20,
+    description="ids of evidence files uploaded for this step (POST /requests/{ticket}/files)",
+)
+
+
+class ReplyIn(TextIn):
+    files: list[str] | None = FILES_FIELD
+
+
 class NoteIn(_Body):
     note: str | None = Field(None, max_length=10_000)
 
@@ -237,6 +248,7 @@ class CallBackIn(_Body):
         None, description="how the answer came (default phone)"
     )
     note: str | None = Field(None, max_length=10_000)
+    files: list[str] | None = FILES_FIELD
 
 
 class ReopenIn(_Body):
@@ -294,7 +306,7 @@ ACTION_ROUTES: dict[str, tuple[str, type[BaseModel] | None]] = {
     "accept": ("accept", None),
     "return": ("return", ReasonIn),
     "transfer": ("transfer", TransferIn),
-    "reply": ("reply", TextIn),
+    "reply": ("reply", ReplyIn),
     "call-back": ("call_back", CallBackIn),
     "close": ("close", NoteIn),
     "answer": ("answer", TextIn),

@@ -27,10 +27,12 @@ from jiesu.dispatch.service import (
     start_assignment,
 )
 from jiesu.errors import BadInput, Forbidden, IllegalAction, NotFound
+from jiesu.evidence.service import take_for_action
 from jiesu.logs import get_logger
 from jiesu.loop.callbacks import cancel_open_tasks, complete_task, ensure_callback_task
 from jiesu.loop.policy import RESOLUTIONS
 from jiesu.nlp.reply_check import check_reply
+from jiesu.notify.triggers import on_event as notify_event
 from jiesu.people.service import SYSTEM_ACTOR, Actor
 from jiesu.workflow.access import in_area
 from jiesu.workflow.deadlines import start_clock
@@ -191,12 +193,15 @@ def _reply(s: Step) -> dict[str, Any]:
     assert text is not None
     # The call-back is owed from the moment the unit answers (回访 follows every 答复).
     ensure_callback_task(s.session, req, s.now, "replied")
-    return {
+    payload: dict[str, Any] = {
         "unit": _unit_code(req),
         "text": text,
         "late": late,
         "quality": check_reply(s.session, req, text),
     }
+    if files := take_for_action(s.session, req, s.params.get("files"), "reply"):
+        payload["files"] = files
+    return payload
 
 
 def _resolution(s: Step) -> str:
@@ -239,6 +244,8 @@ def _call_back(s: Step) -> dict[str, Any]:
     }
     if note:
         payload["note"] = note
+    if files := take_for_action(s.session, s.request, s.params.get("files"), "call_back"):
+        payload["files"] = files
     return payload
 
 
@@ -443,6 +450,8 @@ def apply_action(
         from_status=from_status,
         to_status=request.status,
     )
+    # Who is told of it (citizen, unit, supervisors): outbox rows in this same transaction.
+    notify_event(session, request, event)
     session.flush()
     log.info(f"request.{action}", ticket=request.ticket, actor=actor.name, status=request.status)
     return event
@@ -481,6 +490,8 @@ class TickResult:
     reopened: int = 0
     # Summoned units (吹哨报到) that did not report in time.
     summons_overdue: int = 0
+    # Units told of requests nearly due (notifications written, not yet sent).
+    due_soon: int = 0
 
 
 def mark_overdue(session: Session, *, now: datetime) -> TickResult:
