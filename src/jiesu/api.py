@@ -15,6 +15,7 @@ from jiesu.dispatch.endpoints import router as dispatch
 from jiesu.errors import error_responses
 from jiesu.intake.endpoints import router as intake
 from jiesu.intake.public import router as public
+from jiesu.kb.endpoints import router as knowledge
 from jiesu.loop.endpoints import router as loop
 from jiesu.nlp.endpoints import router as understanding
 from jiesu.people.endpoints import router as people
@@ -43,6 +44,7 @@ for router in (
     loop,
     dispatch,
     analytics,
+    knowledge,
 ):
     api.include_router(router)
 

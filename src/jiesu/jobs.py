@@ -16,6 +16,7 @@ from jiesu.city.service import city_context
 from jiesu.config import Settings
 from jiesu.db.engine import make_engine, make_sessionmaker, session_scope
 from jiesu.dispatch.actions import mark_summons_overdue
+from jiesu.kb.service import expire_articles
 from jiesu.loop.service import run_loop_tick
 from jiesu.ops.joblock import claim
 from jiesu.privacy.audit import make_digests
@@ -30,6 +31,7 @@ def run_tick(session: Session, *, now: datetime) -> TickResult:
     result.callbacks_created = loop["callbacks_created"]
     result.closed, result.reopened = loop["closed"], loop["reopened"]
     result.digests = len(make_digests(session, now=now, tz=ctx.tz))
+    expire_articles(session, now.astimezone(ctx.tz).date())
     return result
 
 

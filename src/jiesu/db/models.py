@@ -20,6 +20,7 @@ from jiesu.intake.models import (
     SensorMessage,
     SensorRule,
 )
+from jiesu.kb.models import Consultation, KbArticle, KbArticleVersion, KbFeedback, KbSynonym
 from jiesu.loop.models import CallbackAttempt, CallbackTask, ScoringExclusion
 from jiesu.nlp.tables import ClassifierVersion
 from jiesu.people.models import ApiToken, User
@@ -40,6 +41,7 @@ __all__ = [
     "City",
     "CityPackLoad",
     "ClassifierVersion",
+    "Consultation",
     "Contact",
     "DispatchCatalogue",
     "Dispute",
@@ -48,6 +50,10 @@ __all__ = [
     "EventRedaction",
     "HandlingUnit",
     "ImportRun",
+    "KbArticle",
+    "KbArticleVersion",
+    "KbFeedback",
+    "KbSynonym",
     "MonthlyTopic",
     "Open311Token",
     "PersonalDataRead",
