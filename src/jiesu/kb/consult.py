@@ -25,8 +25,9 @@ log = structlog.get_logger()
 # Below this top score the best article was not a good answer (BM25 scores of a question
 # that shares a word or two with an article; see docs/knowledge.md).
 GOOD_SCORE = 8.0
-# Two questions are "the same question" when this share of their bigrams is common.
-SAME_QUESTION = 0.5
+# Two questions are "the same question" when this share of the shorter one's bigrams is in
+# the other (the overlap coefficient: callers add or drop words around the same matter).
+SAME_QUESTION = 0.6
 MAX_QUESTION = 2_000
 
 
@@ -109,8 +110,8 @@ def _shingles(text: str) -> set[str]:
 
 
 def _similar(a: set[str], b: set[str]) -> bool:
-    union = len(a | b)
-    return bool(union) and len(a & b) / union >= SAME_QUESTION
+    shorter = min(len(a), len(b))
+    return bool(shorter) and len(a & b) / shorter >= SAME_QUESTION
 
 
 def gaps(

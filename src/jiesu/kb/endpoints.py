@@ -52,7 +52,8 @@ ERRORS = error_responses(
 ASSISTED = ("operator", "dispatcher", "handler", "supervisor", "analyst", "admin")
 CONSULT_DESK = ("operator", "supervisor", "admin")
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
-Question = Annotated[str, Query(min_length=1, max_length=2_000, description="the question")]
+# An empty question finds nothing (and is not an error: a search box starts empty).
+Question = Annotated[str, Query(max_length=2_000, description="the question")]
 Code = Annotated[str | None, Query(max_length=64)]
 
 
@@ -108,9 +109,9 @@ class ExpiringOut(BaseModel):
 
 @router.get("/search", response_model=SearchOut, responses=PUBLIC_ERRORS, tags=["public"])
 async def public_search(
-    q: Question,
     db: DB,
     clock: ClockDep,
+    q: Question = "",
     category: Code = None,
     area: Code = None,
     limit: int = Query(5, ge=1, le=20),
@@ -132,10 +133,10 @@ async def public_search(
 
 @router.get("/answers", response_model=SearchOut, responses=ERRORS)
 async def assisted_search(
-    q: Question,
     db: DB,
     actor: CurrentActor,
     clock: ClockDep,
+    q: Question = "",
     category: Code = None,
     area: Code = None,
     limit: int = Query(5, ge=1, le=20),

@@ -181,19 +181,23 @@ async def _detail_page(
 ) -> HTMLResponse:
     now = clock.now()
 
-    def work(s: Session) -> tuple[RequestOut, Pickers]:
+    def work(s: Session) -> tuple[RequestOut, Pickers, Any]:
         ctx = city_context(s)
         req = get_by_ticket(s, ticket)
         can_view(actor, req)
-        return detail(s, req, ctx.tz, actor, now, purpose="web.request"), pickers(s)
+        # What the citizen searched in self-service before asking (see web/self_service.py).
+        searched = (req.attributes or {}).get("self_service")
+        out = detail(s, req, ctx.tz, actor, now, purpose="web.request")
+        return out, pickers(s), searched
 
     # A full view of the contact is a recorded read, committed with the page.
-    out, picks = await (write(db, work) if sees_contacts(actor) else db.run_sync(work))
+    out, picks, searched = await (write(db, work) if sees_contacts(actor) else db.run_sync(work))
     return render(
         request,
         "staff/request.html",
         status_code=status_code,
         r=out,
+        self_service=searched,
         picks=picks,
         forms=[FORMS[a] for a in out.allowed_actions if a in FORMS],
         errors=errors or FormErrors(),

@@ -19,6 +19,7 @@ from jiesu.web import (
     desk_dispatch,
     desk_heat,
     desk_hot,
+    desk_knowledge,
     desk_overview,
     desk_rates,
     desk_reports,
@@ -26,9 +27,11 @@ from jiesu.web import (
     desk_unit,
     desk_warnings,
     dispatch_desk,
+    kb_intake,
     phone_desk,
     requests,
     review_desk,
+    self_service,
     stats,
     unit_desk,
 )
@@ -59,6 +62,9 @@ for _r in (
     desk_admin_sensors.router,
     desk_dispatch.router,
     desk_unit.router,
+    kb_intake.router,
+    desk_knowledge.router,
+    self_service.router,
 ):
     router.include_router(_r)
 
