@@ -32,7 +32,7 @@ from pathlib import Path
 
 from jiesu.kb.search import ArticleIndex, IndexedArticle
 from jiesu.kb.synonyms import builtin
-from jiesu.kb.tokens import Synonyms
+from jiesu.kb.tokens import Synonyms, bigrams, normalise
 
 QUESTION_CHARS = 200
 _PUNCT = re.compile(r"[\s\W_]+")
@@ -127,8 +127,10 @@ def evaluate(
     *,
     ks: Sequence[int] = (1, 5, 10),
     synonyms: Synonyms | None = None,
+    kinds: str = "wbs",
+    index: tuple[ArticleIndex, list[str]] | None = None,
 ) -> Report:
-    index, ids = _index(messages, synonyms or Synonyms(builtin()))
+    index_, ids = index or _index(messages, synonyms or Synonyms(builtin()))
     position = {mid: i for i, mid in enumerate(ids)}
     depth = max(ks)
     hits_at = dict.fromkeys(ks, 0)
@@ -137,7 +139,7 @@ def evaluate(
     started = time.perf_counter()
     for item in labelled:
         # One extra result, in case the question's own reply (left out) comes first.
-        found = index.search(item.question, today=today, limit=depth + 1)
+        found = index_.search(item.question, today=today, limit=depth + 1, kinds=kinds)
         ranked = [ids[h.article.id] for h in found if ids[h.article.id] != item.excluded][:depth]
         first = next((r for r, mid in enumerate(ranked, 1) if mid in item.relevant), None)
         if first is not None:
@@ -157,9 +159,31 @@ def evaluate(
     )
 
 
+def reworded(labelled: Sequence[Labelled], messages: Sequence[Message]) -> list[Labelled]:
+    """The repeats whose text is not a near copy of the other message's (most repeats are the
+    same person posting the same text again): under 60 % of their bigrams shared."""
+    text = {m.id: set(bigrams(normalise(m.text))) for m in messages}
+
+    def share(a: str, b: str) -> float:
+        return len(text[a] & text[b]) / max(1, len(text[a] | text[b]))
+
+    return [i for i in labelled if max(share(i.question_id, r) for r in i.relevant) < 0.6]
+
+
 def run(path: Path, *, own_size: int = 200, seed: int = 12) -> list[Report]:
+    """Every set with the full search, then the repeat set with words only and bigrams only
+    (the same index, the query restricted) to show what each kind of term brings."""
     messages = read_messages(path)
+    index = _index(messages, Synonyms(builtin()))
+    repeats = repeat_set(messages)
     return [
-        evaluate("repeat", repeat_set(messages), messages),
-        evaluate("own", own_set(messages, own_size, seed), messages),
-    ]
+        evaluate("repeat", repeats, messages, index=index),
+        evaluate("repeat, reworded", reworded(repeats, messages), messages, index=index),
+        evaluate("own", own_set(messages, own_size, seed), messages, index=index),
+        evaluate("repeat, words only", repeats, messages, index=index, kinds="w"),
+        evaluate("repeat, bigrams only", repeats, messages, index=index, kinds="b"),
+        evaluate("own, words only", own_set(messages, own_size, seed), messages, index=index,
+                 kinds="w"),
+        evaluate("own, bigrams only", own_set(messages, own_size, seed), messages, index=index,
+                 kinds="b"),
+    ]  # fmt: skip

@@ -66,8 +66,10 @@ class ArticleIndex:
         self._from = np.array([(a.valid_from or date.min).toordinal() for a in articles])
         self._until = np.array([(a.valid_until or date.max).toordinal() for a in articles])
 
-    def query_terms(self, question: str) -> dict[str, float]:
-        return weighted(terms(question[:MAX_QUERY], self.synonyms))
+    def query_terms(self, question: str, kinds: str = "wbs") -> dict[str, float]:
+        """The question's terms; ``kinds`` keeps words (w), bigrams (b), synonyms (s)."""
+        found = weighted(terms(question[:MAX_QUERY], self.synonyms))
+        return {t: w for t, w in found.items() if t[0] in kinds}
 
     def search(
         self,
@@ -77,6 +79,7 @@ class ArticleIndex:
         limit: int = 5,
         category_path: str | None = None,
         area_path: str | None = None,
+        kinds: str = "wbs",
     ) -> list[ArticleHit]:
         if not self.articles or not question.strip():
             return []
@@ -86,7 +89,7 @@ class ArticleIndex:
             for i, a in enumerate(self.articles):
                 if a.area_paths and not any(area_path.startswith(p) for p in a.area_paths):
                     allowed[i] = False
-        scores = self.bm25.scores(self.query_terms(question))
+        scores = self.bm25.scores(self.query_terms(question, kinds))
         if category_path:
             for i, a in enumerate(self.articles):
                 if any(category_path.startswith(p) for p in a.category_paths):
