@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from jiesu.workflow.models import ServiceRequest
+
 from apiclient import Api
 
 HEATING = {
@@ -111,3 +115,20 @@ def test_expiring_articles_by_owner_unit(api: Api) -> None:
     ]
     mine = api.get("/api/v1/kb/expiring", who="h2").json()
     assert [r["unit"] for r in mine] == ["ST-110101008"]
+
+
+def test_a_public_request_carries_the_self_service_search(api: Api, session: Session) -> None:
+    a = _create(api)
+    body = {
+        "text": "暖气还是不热，热线打不通",
+        "self_service": {"query": "暖气不热", "articles_seen": [a["id"]], "not_helpful": [a["id"]]},
+    }
+    r = api.client.post("/api/v1/public/requests", json=body)
+    assert r.status_code == 201, r.text
+    session.expire_all()
+    req = session.query(ServiceRequest).filter_by(ticket=r.json()["ticket"]).one()
+    assert req.attributes["self_service"]["not_helpful"] == [a["id"]]
+    bad = api.client.post(
+        "/api/v1/public/requests", json={"text": "x", "self_service": {"query": ""}}
+    )
+    assert bad.status_code == 422 and "self_service" in bad.json()["error"]["fields"][0]["field"]
