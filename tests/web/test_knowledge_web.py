@@ -132,3 +132,28 @@ def test_citizen_finds_an_answer_or_asks_with_the_search_attached(
     assert a.not_helpful == 1
     staff_page = browser("sup").client.get(f"/desk/requests/{req.ticket}").text
     assert 'id="self-service"' in staff_page and "暖气不热" in staff_page
+
+
+def test_files_uploaded_on_the_desk_are_imported_each_with_its_outcome(
+    browser, web_world: World, session: Session
+) -> None:
+    h1 = browser("h1")
+    csrf = h1.csrf("/desk/knowledge")
+    md = "---\nstatus: published\n---\n# 垃圾分类\n\n厨余垃圾投入绿色桶。"
+    files = [
+        ("files", ("sorting.md", md.encode(), "text/markdown")),
+        ("files", ("page.html", b"<h1>\xe5\x81\x9c\xe6\xb0\xb4<p>broken <b>markup", "text/html")),
+        ("files", ("other-unit.md", b"---\nowner_unit: ST-110101008\n---\nx", "text/markdown")),
+        ("files", ("photo.jpg", b"\xff\xd8\xff", "image/jpeg")),
+    ]
+    r = h1.client.post("/desk/knowledge/import", data={"csrf": csrf}, files=files)
+    assert r.status_code == 422  # one or more failed; the rest are in
+    rows = r.text.split('id="kb-import-results"')[1]
+    assert "sorting.md" in rows and "page.html" in rows and "unknown kind" in rows
+    assert "own unit" in rows  # a handler writes only the own unit's articles
+    titles = {a.title: a for a in session.query(KbArticle).all()}
+    assert set(titles) == {"垃圾分类", "停水"}
+    assert titles["垃圾分类"].owner_unit.code == "ST-110101001"  # type: ignore[union-attr]
+    again = h1.client.post("/desk/knowledge/import", data={"csrf": csrf}, files=files[:1])
+    assert again.status_code == 200 and "无变化" in again.text
+    assert session.query(KbArticle).count() == 2

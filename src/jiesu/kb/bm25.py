@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jiesu.kb.tokens import kind_of
+
 K1 = 1.2
 B = 0.75
 # How much each kind of query term counts: a word typed, a synonym group, a bigram.
@@ -83,4 +85,4 @@ class Bm25Index:
 
 def weighted(terms: Counter[str]) -> dict[str, float]:
     """A query's terms with their kind's weight (repeats in the question do not add up)."""
-    return {t: WEIGHTS.get(t.split(":", 1)[0], 1.0) for t in terms}
+    return {t: WEIGHTS[kind_of(t)] for t in terms}

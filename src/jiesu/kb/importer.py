@@ -40,7 +40,8 @@ META_KEYS = {
 }  # fmt: skip
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 _MD_TITLE = re.compile(r"^#{1,2}[ \t]+(.+?)[ \t#]*$", re.M)
-_HTML_TITLE = re.compile(r"<(title|h1)\b[^>]*>(.*?)</\1\s*>", re.S | re.I)
+# An unclosed <h1> (broken markup) ends at the next tag.
+_HTML_TITLE = re.compile(r"<(title|h1)\b[^>]*>([^<]*)", re.I)
 
 
 class FileProblem(Exception):
@@ -100,7 +101,7 @@ def _title(body: str, body_format: str, fallback: str) -> str:
     if body_format == "html":
         m = _HTML_TITLE.search(body)
         if m:
-            text = html.unescape(re.sub(r"<[^>]*>", "", m.group(2))).strip()
+            text = html.unescape(m.group(2)).strip()
             if text:
                 return text
     for line in body.splitlines():
@@ -158,26 +159,36 @@ def read_article_file(path: Path) -> ArticleFields:
 
 
 def import_file(
-    session: Session, path: Path, *, actor: Actor, now: datetime, today: date
+    session: Session,
+    path: Path,
+    *,
+    actor: Actor,
+    now: datetime,
+    today: date,
+    source: str | None = None,
+    shown_as: str | None = None,
 ) -> FileResult:
-    source = str(path.resolve())[:500]
+    """One file; ``source`` identifies it across imports (default: its full path), and
+    ``shown_as`` is the name reported (an uploaded file's own name, not the temporary one)."""
+    source = (source or str(path.resolve()))[:500]
+    name = shown_as or str(path)
     try:
         fields = read_article_file(path)
     except (FileProblem, OSError) as exc:
-        return FileResult(str(path), "failed", problem=str(exc))
+        return FileResult(name, "failed", problem=str(exc))
     existing = session.scalar(select(KbArticle).where(KbArticle.source == source))
     try:
         with session.begin_nested():
             if existing is None:
                 a = create_article(session, fields, actor=actor, now=now, today=today,
                                    source=source)  # fmt: skip
-                return FileResult(str(path), "created", a.id, a.version)
+                return FileResult(name, "created", a.id, a.version)
             before = existing.version
             a = update_article(session, existing, fields, actor=actor, now=now, today=today)
             outcome = "updated" if a.version != before else "unchanged"
-            return FileResult(str(path), outcome, a.id, a.version)
+            return FileResult(name, outcome, a.id, a.version)
     except JiesuError as exc:
-        return FileResult(str(path), "failed", problem=exc.message)
+        return FileResult(name, "failed", problem=exc.message)
 
 
 def expand(paths: list[Path]) -> list[Path]:

@@ -23,7 +23,7 @@ from jiesu.city.models import Area, Category, HandlingUnit
 from jiesu.kb import synonyms as synonym_store
 from jiesu.kb.bm25 import Bm25Index, weighted
 from jiesu.kb.models import KbArticle
-from jiesu.kb.tokens import Synonyms, normalise, terms, words
+from jiesu.kb.tokens import Synonyms, kind_of, normalise, terms, words
 from jiesu.kit.cache import PerDatabase
 
 # An article in the question's category counts this much more.
@@ -58,10 +58,7 @@ class ArticleIndex:
         self.synonyms = synonyms
         # The title is read twice: a word in it says more than one in the tenth paragraph.
         self.bm25 = Bm25Index(
-            [
-                terms(a.title, synonyms) + terms(a.title, synonyms) + terms(a.plain, synonyms)
-                for a in articles
-            ]
+            [terms(f"{a.title}\n{a.title}\n{a.plain}", synonyms) for a in articles]
         )
         self._from = np.array([(a.valid_from or date.min).toordinal() for a in articles])
         self._until = np.array([(a.valid_until or date.max).toordinal() for a in articles])
@@ -69,7 +66,7 @@ class ArticleIndex:
     def query_terms(self, question: str, kinds: str = "wbs") -> dict[str, float]:
         """The question's terms; ``kinds`` keeps words (w), bigrams (b), synonyms (s)."""
         found = weighted(terms(question[:MAX_QUERY], self.synonyms))
-        return {t: w for t, w in found.items() if t[0] in kinds}
+        return {t: w for t, w in found.items() if kind_of(t) in kinds}
 
     def search(
         self,

@@ -4,7 +4,7 @@ Chinese characters, and one term per synonym group found anywhere in the text.
 Words find what the operator means when the segmenter agrees with the article; bigrams find
 it when it does not (供暖费 vs 供暖 + 费, names the dictionary lacks); synonym groups find
 暖气 in an article that only says 供暖. Terms carry a prefix so that the word 供暖 and the
-bigram 供暖 are counted apart.
+bigram 供暖 are counted apart (bigrams are the terms without a prefix).
 """
 
 from __future__ import annotations
@@ -79,13 +79,18 @@ def bigrams(text: str) -> Iterable[str]:
 
 
 def terms(text: str, synonyms: Synonyms = NO_SYNONYMS) -> Counter[str]:
-    """Every term of a text with its count."""
+    """Every term of a text with its count: ``w:<word>``, ``s:<group>`` and bare bigrams (the
+    bulk of the terms; left without a prefix because building those strings was the slowest
+    part of indexing)."""
     t = normalise(text)
-    counts: Counter[str] = Counter()
+    counts: Counter[str] = Counter(bigrams(t))
     for w in words(t):
         counts["w:" + w] += 1
-    for b in bigrams(t):
-        counts["b:" + b] += 1
     for g in synonyms.found(t):
         counts[f"s:{g}"] += 1
     return counts
+
+
+def kind_of(term: str) -> str:
+    """w (word), s (synonym group) or b (bigram)."""
+    return term[0] if term[1:2] == ":" and term[0] in "ws" else "b"

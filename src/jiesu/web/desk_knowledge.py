@@ -7,7 +7,9 @@ supervisors and admins. Staff at the desks may read any article.
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date, timedelta
+from pathlib import Path as FilePath
 from typing import Any
 
 from fastapi import APIRouter, Path, Request
@@ -15,11 +17,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
 from jiesu.deps import DB, ClockDep, write
 from jiesu.errors import JiesuError
 from jiesu.kb import synonyms as synonym_store
 from jiesu.kb.consult import consultation_counts, gaps
+from jiesu.kb.importer import MAX_BYTES, FileResult, import_file
 from jiesu.kb.markup import to_html
 from jiesu.kb.models import ARTICLE_STATUSES, KbArticle
 from jiesu.kb.present import today_in_city
@@ -198,6 +202,56 @@ async def new_article(request: Request, db: DB, actor: WebActor) -> HTMLResponse
 async def create(request: Request, db: DB, actor: WebActor, clock: ClockDep) -> Response:
     need(actor, *EDITORS)
     return await _save(request, db, actor, clock, None)
+
+
+MAX_UPLOADS = 50
+
+
+@router.post("/desk/knowledge/import", response_class=HTMLResponse)
+async def upload(request: Request, db: DB, actor: WebActor, clock: ClockDep) -> HTMLResponse:
+    """Files uploaded from the desk, imported exactly as `jiesu kb import` does; each file's
+    outcome or problem is listed. An upload is known by its name: uploading it again makes a
+    new version of the same article."""
+    need(actor, *EDITORS)
+    form = await request.form()
+    uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
+    results: list[FileResult] = []
+    with tempfile.TemporaryDirectory(prefix="jiesu-kb-") as tmp:
+        staged: list[tuple[FilePath, str]] = []
+        for i, f in enumerate(uploads[:MAX_UPLOADS]):
+            name = FilePath(f.filename or "file").name[:200]
+            data = await f.read(MAX_BYTES + 1)
+            if len(data) > MAX_BYTES:
+                results.append(FileResult(name, "failed", problem=f"larger than {MAX_BYTES} bytes"))
+                continue
+            path = FilePath(tmp) / f"{i:03d}{FilePath(name).suffix.lower()}"
+            path.write_bytes(data)
+            staged.append((path, name))
+        now = clock.now()
+
+        def work(s: Session) -> list[FileResult]:
+            today = today_in_city(s, now)
+            return [
+                import_file(
+                    s,
+                    path,
+                    actor=actor,
+                    now=now,
+                    today=today,
+                    source=f"upload:{name}",
+                    shown_as=name,
+                )
+                for path, name in staged
+            ]
+
+        if staged:
+            results.extend(await write(db, work))
+    if len(uploads) > MAX_UPLOADS:
+        results.append(
+            FileResult(f"+{len(uploads) - MAX_UPLOADS}", "failed", problem="too many files at once")
+        )
+    status = 422 if not results or any(r.outcome == "failed" for r in results) else 200
+    return render(request, "staff/knowledge_import.html", results=results, status_code=status)
 
 
 @router.get("/desk/knowledge/synonyms", response_class=HTMLResponse)
