@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy.orm import Session
 
 from jiesu.kb import synonyms
@@ -108,3 +109,25 @@ def test_similar_past_answers_come_from_the_same_category(
     assert "13800138000" not in hits[0].past.reply  # masked as on the tracking page
     assert similar_past_answers(session, "停水", category_path=noise, area_path=None) == []
     assert similar_past_answers(session, "施工", category_path=None, area_path=None) == []
+
+
+def test_a_large_index_is_rebuilt_in_the_background_and_never_shows_what_left(
+    session: Session, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jiesu.kb import search
+
+    world = make_world(session, clock.now())
+    admin = world.actor("admin")
+    a = article(session, admin, clock.now(), HEATING)
+    assert _titles(session, "暖气不热") == [a.title]  # the first index is built at once
+    monkeypatch.setattr(search, "SYNC_REBUILD", 0)
+    f = ArticleFields(title=a.title, body=a.body, status="draft")
+    update_article(session, a, f, actor=admin, now=clock.now() + timedelta(1), today=TODAY)
+    article(session, admin, clock.now() + timedelta(2), PARKING)
+    old = next(iter(search._cache.slots.values()))
+    # The old index still holds the heating article, but the hit is checked and dropped.
+    assert _titles(session, "暖气不热") == []
+    slot = old
+    assert slot.building is not None
+    slot.building.join(timeout=30)
+    assert _titles(session, "停车收费") == ["居住区停车收费标准"]  # the new index

@@ -114,15 +114,35 @@ def snippet(plain: str, question: str, width: int = SNIPPET) -> str:
     return ("…" if start else "") + piece + ("…" if start + width < len(flat) else "")
 
 
-class _StampedCache(PerDatabase[tuple[tuple[object, ...], "ArticleIndex"]]):
-    """Kept until the stamp moves; cleared with every other per-database cache."""
+# Up to this many articles, the search that sees a change rebuilds the index itself (about a
+# second); above it the rebuild runs in a thread and searches use the previous index meanwhile,
+# each hit checked against the database, so nothing unpublished or expired is ever shown.
+SYNC_REBUILD = 2_000
+
+
+@dataclass
+class _Slot:
+    stamp: tuple[object, ...]
+    index: ArticleIndex
+    building: threading.Thread | None = None
+    building_stamp: tuple[object, ...] | None = None
+
+
+class _IndexCache(PerDatabase[_Slot]):
+    """The index of each database, kept until its stamp moves (not by time); a PerDatabase so
+    that it is cleared with every other per-database cache (``forget_everything``)."""
 
     def __init__(self) -> None:
         super().__init__(ttl_seconds=float("inf"))
+        self.slots: dict[str, _Slot] = {}
         self.lock = threading.Lock()
 
+    def clear(self) -> None:
+        super().clear()
+        self.slots.clear()
 
-_cache = _StampedCache()
+
+_cache = _IndexCache()
 
 
 def _stamp(session: Session) -> tuple[object, ...]:
@@ -134,7 +154,7 @@ def _stamp(session: Session) -> tuple[object, ...]:
     return (*tuple(row), *synonym_store.stamp(session))
 
 
-def _build(session: Session) -> ArticleIndex:
+def _load(session: Session) -> tuple[list[IndexedArticle], Synonyms]:
     area_path = {c: p for c, p in session.execute(select(Area.code, Area.path))}
     category_path = {c: p for c, p in session.execute(select(Category.code, Category.path))}
     rows = session.execute(
@@ -157,24 +177,62 @@ def _build(session: Session) -> ArticleIndex:
         )
         for a, unit_name in rows
     ]
-    return ArticleIndex(articles, Synonyms(synonym_store.current(session)))
+    return articles, Synonyms(synonym_store.current(session))
 
 
-def article_index(session: Session) -> ArticleIndex:
+def _build_later(
+    key: str, slot: _Slot, stamp: tuple[object, ...], loaded: tuple[list[IndexedArticle], Synonyms]
+) -> None:
+    def build() -> None:
+        index = ArticleIndex(*loaded)
+        with _cache.lock:
+            if _cache.slots.get(key) is slot:  # not forgotten meanwhile
+                _cache.slots[key] = _Slot(stamp, index)
+
+    slot.building_stamp = stamp
+    slot.building = threading.Thread(target=build, name="kb-index", daemon=True)
+    slot.building.start()
+
+
+def article_index(session: Session) -> tuple[ArticleIndex, bool]:
+    """The index, and whether it is older than the articles (being rebuilt)."""
+    key = str(session.get_bind().engine.url)
     stamp = _stamp(session)
-    kept = _cache.get(session, lambda s: (stamp, _build(s)))
-    if kept[0] == stamp:
-        return kept[1]
-    with _cache.lock:  # one rebuild at a time; the others wait and reuse it
-        kept = _cache.get(session, lambda s: (stamp, _build(s)))
-        if kept[0] != stamp:
-            _cache.clear()
-            kept = _cache.get(session, lambda s: (stamp, _build(s)))
-    return kept[1]
+    slot = _cache.slots.get(key)
+    if slot is not None and slot.stamp == stamp:
+        return slot.index, False
+    if slot is not None and slot.building_stamp == stamp and slot.building is not None:
+        return slot.index, True  # this change is being indexed
+    loaded = _load(session)
+    if slot is None or len(loaded[0]) <= SYNC_REBUILD:
+        index = ArticleIndex(*loaded)
+        with _cache.lock:
+            _cache.slots[key] = _Slot(stamp, index)
+        return index, False
+    with _cache.lock:
+        if slot.building is None or not slot.building.is_alive():
+            _build_later(key, slot, stamp, loaded)
+    return slot.index, True
 
 
 def forget() -> None:
     _cache.clear()
+
+
+def _in_force(session: Session, hits: list[ArticleHit], today: date) -> list[ArticleHit]:
+    """Hits of an index being rebuilt, less those unpublished or out of date since."""
+    ids = [h.article.id for h in hits]
+    live = set(
+        session.scalars(
+            select(KbArticle.id).where(
+                KbArticle.id.in_(ids),
+                KbArticle.status == "published",
+                (KbArticle.valid_from.is_(None)) | (KbArticle.valid_from <= today),
+                (KbArticle.valid_until.is_(None)) | (KbArticle.valid_until >= today),
+            )
+        )
+    )
+    return [h for h in hits if h.article.id in live]
 
 
 def search_articles(
@@ -186,6 +244,12 @@ def search_articles(
     category_path: str | None = None,
     area_path: str | None = None,
 ) -> list[ArticleHit]:
-    return article_index(session).search(
-        question, today=today, limit=limit, category_path=category_path, area_path=area_path
+    index, stale = article_index(session)
+    hits = index.search(
+        question,
+        today=today,
+        limit=limit + 5 if stale else limit,
+        category_path=category_path,
+        area_path=area_path,
     )
+    return _in_force(session, hits, today)[:limit] if stale and hits else hits
