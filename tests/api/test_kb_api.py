@@ -79,7 +79,7 @@ def test_a_consultation_is_not_a_work_order(api: Api) -> None:
     r = api.post(
         "/api/v1/kb/consultations",
         who="op",
-        json={"question": "暖气不热找谁", "article_id": a["id"], "top_score": 12.5},
+        json={"question": "暖气不热找谁", "article_id": a["id"], "top_match": 0.9},
     )
     assert r.status_code == 201, r.text
     c = r.json()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from jiesu.kb import synonyms
 from jiesu.kb.bm25 import Bm25Index
+from jiesu.kb.consult import GOOD_MATCH
 from jiesu.kb.past import forget as forget_past
 from jiesu.kb.past import similar_past_answers
 from jiesu.kb.search import search_articles
@@ -37,6 +38,11 @@ def test_bm25_prefers_the_rarer_term_and_the_shorter_document() -> None:
     hits = index.top({"w:停车": 1.0}, 3)
     assert [h.doc for h in hits][:1] in ([0], [1]) and all(h.doc != 2 for h in hits)
     assert index.top({"w:no-such": 1.0}, 3) == []
+    # Coverage: the share of the question (by weight × idf) a document contains.
+    assert index.coverage({"w:停车": 1.0, "w:收费": 1.0}, 0) == 1.0
+    assert index.coverage({"w:供暖": 1.0}, 0) == 0.0
+    half = index.coverage({"w:停车": 1.0, "w:供暖": 1.0}, 0)
+    assert 0 < half < 0.5  # 供暖 is the rarer word: it weighs more
 
 
 def test_words_bigrams_and_synonyms_find_the_article(session: Session, clock: FixedClock) -> None:
@@ -44,7 +50,10 @@ def test_words_bigrams_and_synonyms_find_the_article(session: Session, clock: Fi
     admin = world.actor("admin")
     for body in (HEATING, PARKING, WATER):
         article(session, admin, clock.now(), body)
-    assert _titles(session, "家里暖气不热，找谁修？")[0] == "供暖期暖气不热怎么办"
+    best = search_articles(session, "家里暖气不热，找谁修？", today=TODAY)[0]
+    assert best.article.title == "供暖期暖气不热怎么办" and best.match > GOOD_MATCH
+    off = search_articles(session, "公园的停车场几点开门", today=TODAY)
+    assert off and off[0].match < GOOD_MATCH  # found by 停车 alone: not an answer
     # 采暖 is nowhere in the article: the built-in synonym group 暖气/供暖/采暖 finds it.
     assert _titles(session, "采暖")[0] == "供暖期暖气不热怎么办"
     # A word the segmenter splits differently still meets the article through bigrams.

@@ -68,12 +68,12 @@ def test_operator_sees_answers_and_records_a_consultation(
     first = panel.split('class="kb-hit"')[1]
     assert f'data-article="{a.id}"' in first and "东华门街道办事处" in first
     assert "2026-11-02" in first  # the date it was last updated
-    form = {"text": "家里暖气不热，找谁修", "article_id": str(a.id), "kb_top_score": "14.2"}
+    form = {"text": "家里暖气不热，找谁修", "article_id": str(a.id), "kb_top_match": "0.82"}
     r = op.post_form("/desk/intake/consult", form, page="/desk/intake")
     assert r.status_code == 303 and "consulted=" in r.headers["location"]
     c = session.query(Consultation).one()
     assert (c.outcome, c.article_id, c.article_version, c.operator) == ("answered", a.id, 1, "op")
-    assert c.top_score == 14.2
+    assert c.top_match == 0.82
     assert session.query(ServiceRequest).count() == 0  # not a work order
     assert 'id="consulted"' in op.client.get(r.headers["location"]).text
 

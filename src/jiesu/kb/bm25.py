@@ -68,6 +68,22 @@ class Bm25Index:
             total[ids] += weight * part  # ids are unique within one posting list
         return total
 
+    def coverage(self, query: Mapping[str, float], doc: int) -> float:
+        """How much of the question a document contains, 0–1: the weight × idf of the query
+        terms it has over that of all of them. Unlike the BM25 score, it does not depend on
+        how large the collection is, so one threshold ("a good answer") holds everywhere."""
+        total = found = 0.0
+        for term, weight in query.items():
+            part = weight * self.idf(term)
+            total += part
+            posting = self._postings.get(term)
+            if posting is not None:
+                ids = posting[0]
+                at = int(np.searchsorted(ids, doc))  # postings are in document order
+                if at < len(ids) and ids[at] == doc:
+                    found += part
+        return found / total if total else 0.0
+
     def top(
         self, query: Mapping[str, float], k: int, allowed: np.ndarray | None = None
     ) -> list[Hit]:

@@ -143,13 +143,13 @@ def gaps_cmd(
             {
                 "count": g.count,
                 "no_answer": g.no_answer,
-                "best_score": round(g.best_score, 2) if g.best_score is not None else None,
+                "best_match": round(g.best_match, 2) if g.best_match is not None else None,
                 "last": g.last_at.isoformat(timespec="minutes"),
                 "question": g.question[:120],
             }
             for g in gaps(session, now=utcnow(), days=days, min_count=min_count)
         ]
-    _print(rows, ["count", "no_answer", "best_score", "last", "question"], as_json)
+    _print(rows, ["count", "no_answer", "best_match", "last", "question"], as_json)
 
 
 @synonyms_app.command("show")

@@ -22,9 +22,9 @@ from jiesu.kb.tokens import bigrams, normalise
 from jiesu.people.service import Actor
 
 log = structlog.get_logger()
-# Below this top score the best article was not a good answer (BM25 scores of a question
-# that shares a word or two with an article; see docs/knowledge.md).
-GOOD_SCORE = 8.0
+# Below this share of the question found in the best article, it was not a good answer (see
+# Bm25Index.coverage and docs/knowledge.md).
+GOOD_MATCH = 0.2
 # Two questions are "the same question" when this share of the shorter one's bigrams is in
 # the other (the overlap coefficient: callers add or drop words around the same matter).
 SAME_QUESTION = 0.6
@@ -40,7 +40,7 @@ def record_consultation(
     outcome: str = "answered",
     article: KbArticle | None = None,
     past_ticket: str | None = None,
-    top_score: float | None = None,
+    top_match: float | None = None,
     category_code: str | None = None,
     area_code: str | None = None,
     channel: str = "phone",
@@ -65,7 +65,7 @@ def record_consultation(
         article_id=article.id if article else None,
         article_version=article.version if article else None,
         past_ticket=past_ticket or None,
-        top_score=top_score,
+        top_match=top_match,
         note=note[:2_000],
     )
     session.add(c)
@@ -102,7 +102,7 @@ class Gap:
     count: int
     last_at: datetime
     no_answer: int  # marked "no answer found" by the operator
-    best_score: float | None
+    best_match: float | None
 
 
 def _shingles(text: str) -> set[str]:
@@ -118,21 +118,21 @@ def gaps(
     session: Session, *, now: datetime, days: int = 90, min_count: int = 2, limit: int = 50
 ) -> list[Gap]:
     """Consultations of the last ``days`` marked "no answer found" or answered with a top
-    score below ``GOOD_SCORE``, grouped by near-identical wording, most asked first."""
+    score below ``GOOD_MATCH``, grouped by near-identical wording, most asked first."""
     rows = session.scalars(
         select(Consultation)
         .where(
             Consultation.at >= now - timedelta(days=days),
             (Consultation.outcome == "no_answer")
-            | (Consultation.top_score.is_(None))
-            | (Consultation.top_score < GOOD_SCORE),
+            | (Consultation.top_match.is_(None))
+            | (Consultation.top_match < GOOD_MATCH),
         )
         .order_by(Consultation.at)
         .limit(20_000)
     ).all()
     groups: list[tuple[set[str], Gap]] = []
     for c in rows:
-        if c.outcome == "answered" and c.top_score is None and c.article_id is not None:
+        if c.outcome == "answered" and c.top_match is None and c.article_id is not None:
             continue  # answered from an article, the score not known: not a gap
         sh = _shingles(c.question)
         gap = next((g for seen, g in groups if _similar(seen, sh)), None)
@@ -142,8 +142,8 @@ def gaps(
         gap.count += 1
         gap.last_at = max(gap.last_at, c.at)
         gap.no_answer += c.outcome == "no_answer"
-        if c.top_score is not None:
-            gap.best_score = max(gap.best_score or 0.0, c.top_score)
+        if c.top_match is not None:
+            gap.best_match = max(gap.best_match or 0.0, c.top_match)
     found = [g for _, g in groups if g.count >= min_count]
     found.sort(key=lambda g: (-g.count, -g.last_at.timestamp()))
     return found[:limit]

@@ -75,7 +75,9 @@ class ConsultationIn(_Body):
     outcome: Literal["answered", "no_answer"] = "answered"
     article_id: int | None = Field(None, ge=1, le=2_147_483_647)
     past_ticket: str | None = Field(None, max_length=32)
-    top_score: float | None = Field(None, ge=0, le=1e6)
+    top_match: float | None = Field(
+        None, ge=0, le=1, description="share of the question the best answer contained"
+    )
     category: str | None = Field(None, max_length=32)
     area: str | None = Field(None, max_length=32)
     note: str = Field("", max_length=2_000)
@@ -94,7 +96,7 @@ class GapOut(BaseModel):
     question: str
     count: int
     no_answer: int
-    best_score: float | None
+    best_match: float | None
     last_at: datetime
 
 
@@ -270,7 +272,7 @@ async def post_consultation(
             outcome=body.outcome,
             article=article,
             past_ticket=body.past_ticket,
-            top_score=body.top_score,
+            top_match=body.top_match,
             category_code=body.category,
             area_code=body.area,
             note=body.note,
@@ -307,7 +309,7 @@ async def get_gaps(
                 question=g.question,
                 count=g.count,
                 no_answer=g.no_answer,
-                best_score=g.best_score,
+                best_match=g.best_match,
                 last_at=g.last_at.replace(tzinfo=UTC) if g.last_at.tzinfo is None else g.last_at,
             )
             for g in gaps(s, now=now, days=days, min_count=min_count)

@@ -107,7 +107,7 @@ class Consultation(Base):
     article_version: Mapped[int | None] = mapped_column(Integer)
     # The reply of a past request used as the answer, when that was the source.
     past_ticket: Mapped[str | None] = mapped_column(String(32))
-    top_score: Mapped[float | None] = mapped_column(Float)
+    top_match: Mapped[float | None] = mapped_column(Float)
     note: Mapped[str] = mapped_column(Text, default="")
 
     article: Mapped[KbArticle | None] = relationship()

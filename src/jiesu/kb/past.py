@@ -47,6 +47,7 @@ class PastHit:
     past: PastReply
     score: float
     snippet: str
+    match: float = 0.0
 
 
 class PastIndex:
@@ -68,7 +69,8 @@ class PastIndex:
         if not self.replies or not question.strip() or not category_path:
             return []  # without a category, "similar" would be any reply in the city
         same_cat = np.array([c.startswith(category_path) for c in self._cat], dtype=bool)
-        scores = self.bm25.scores(weighted(terms(question, self.synonyms)))
+        query = weighted(terms(question, self.synonyms))
+        scores = self.bm25.scores(query)
         mask = same_cat
         if area_path:
             here = same_cat & np.array([a.startswith(area_path) for a in self._area], dtype=bool)
@@ -80,7 +82,7 @@ class PastIndex:
         best = best[np.argsort(-scores[best], kind="stable")]
         return [
             PastHit(self.replies[i], float(scores[i]), snippet(self.replies[i].reply, question,
-                                                                REPLY_SNIPPET))
+                    REPLY_SNIPPET), self.bm25.coverage(query, int(i)))
             for i in best
             if scores[i] > 0
         ]  # fmt: skip

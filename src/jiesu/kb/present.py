@@ -54,6 +54,7 @@ def hit_out(h: ArticleHit) -> ArticleHitOut:
         updated_on=a.updated_on,
         valid_until=a.valid_until,
         score=round(h.score, 3),
+        match=round(h.match, 3),
     )
 
 
@@ -66,6 +67,7 @@ def past_out(h: PastHit, tz: ZoneInfo) -> PastAnswerOut:
         unit=p.unit,
         replied_on=p.replied_on,
         score=round(h.score, 3),
+        match=round(h.match, 3),
     )
 
 

@@ -52,7 +52,8 @@ class ArticleHitOut(BaseModel):
     owner_unit_name: str | None
     updated_on: date
     valid_until: date | None
-    score: float
+    score: float = Field(description="BM25: ranks the hits of one search")
+    match: float = Field(description="share of the question found in the article, 0–1")
 
 
 class PastAnswerOut(BaseModel):
@@ -62,6 +63,7 @@ class PastAnswerOut(BaseModel):
     unit: str | None
     replied_on: date
     score: float
+    match: float
 
 
 class SearchOut(BaseModel):

@@ -48,8 +48,9 @@ class IndexedArticle:
 @dataclass(frozen=True)
 class ArticleHit:
     article: IndexedArticle
-    score: float
+    score: float  # BM25: ranks the hits of one search
     snippet: str
+    match: float = 0.0  # share of the question found (see Bm25Index.coverage)
 
 
 class ArticleIndex:
@@ -86,7 +87,8 @@ class ArticleIndex:
             for i, a in enumerate(self.articles):
                 if a.area_paths and not any(area_path.startswith(p) for p in a.area_paths):
                     allowed[i] = False
-        scores = self.bm25.scores(self.query_terms(question, kinds))
+        query = self.query_terms(question, kinds)
+        scores = self.bm25.scores(query)
         if category_path:
             for i, a in enumerate(self.articles):
                 if any(category_path.startswith(p) for p in a.category_paths):
@@ -96,7 +98,9 @@ class ArticleIndex:
         best = np.argpartition(-scores, k - 1)[:k] if k else np.array([], dtype=int)
         best = best[np.argsort(-scores[best], kind="stable")]
         return [
-            ArticleHit(a, float(scores[i]), snippet(a.plain, question))
+            ArticleHit(
+                a, float(scores[i]), snippet(a.plain, question), self.bm25.coverage(query, int(i))
+            )
             for i in best
             if (a := self.articles[i]) is not None
             if scores[i] > 0

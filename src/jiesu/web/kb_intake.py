@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from jiesu.deps import DB, ClockDep, write
 from jiesu.errors import BadInput, JiesuError
-from jiesu.kb.consult import GOOD_SCORE, record_consultation
+from jiesu.kb.consult import GOOD_MATCH, record_consultation
 from jiesu.kb.past import PastHit, similar_past_answers
 from jiesu.kb.present import paths_for, today_in_city
 from jiesu.kb.search import ArticleHit, search_articles
@@ -27,11 +27,13 @@ router = APIRouter(include_in_schema=False)
 SHOWN = 5
 
 
-def _score(values: dict[str, str]) -> float | None:
+def _match(values: dict[str, str]) -> float | None:
+    """The best answer's match as the panel showed it; anything else is not recorded."""
     try:
-        return float(values["kb_top_score"]) if values.get("kb_top_score") else None
+        value = float(values["kb_top_match"]) if values.get("kb_top_match") else None
     except ValueError:
         return None
+    return value if value is not None and 0.0 <= value <= 1.0 else None
 
 
 @router.post("/desk/intake/kb", response_class=HTMLResponse)
@@ -54,15 +56,15 @@ async def knowledge_panel(
         return hits, similar_past_answers(s, text, category_path=cat, area_path=place)
 
     hits, past = await db.run_sync(work)
-    top = max([h.score for h in hits] + [h.score for h in past], default=None)
+    top = max([h.match for h in hits] + [h.match for h in past], default=None)
     return render(
         request,
         "staff/kb_panel.html",
         text=text,
         hits=hits,
         past=past,
-        top_score=top,
-        weak=top is None or top < GOOD_SCORE,
+        top_match=top,
+        weak=top is None or top < GOOD_MATCH,
     )
 
 
@@ -83,7 +85,7 @@ async def _record(request: Request, db: DB, actor: WebActor, clock: ClockDep, ou
             outcome=outcome,
             article=article,
             past_ticket=values.get("past_ticket") or None,
-            top_score=_score(values),
+            top_match=_match(values),
             category_code=values.get("category") or None,
             area_code=values.get("area") or None,
         )

@@ -79,7 +79,7 @@ def upgrade() -> None:
         sa.Column("article_id", sa.Integer(), nullable=True),
         sa.Column("article_version", sa.Integer(), nullable=True),
         sa.Column("past_ticket", sa.String(length=32), nullable=True),
-        sa.Column("top_score", sa.Float(), nullable=True),
+        sa.Column("top_match", sa.Float(), nullable=True),
         sa.Column("note", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["article_id"],
