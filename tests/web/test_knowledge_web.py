@@ -83,7 +83,7 @@ def test_no_answer_found_is_noted_for_the_knowledge_owners(
 ) -> None:
     op = browser("op")
     csrf = op.csrf("/desk/intake")
-    for q in ("小区电梯坏了谁来修", "电梯坏了谁来修"):
+    for q in ("小区电梯坏了谁来修", "电梯坏了谁来修，我电话13812345678"):
         r = op.client.post(
             "/desk/intake/no-answer", data={"text": q}, headers={"X-CSRF-Token": csrf}
         )
@@ -95,6 +95,8 @@ def test_no_answer_found_is_noted_for_the_knowledge_owners(
     desk = browser("sup").client.get("/desk/knowledge").text
     gaps = desk.split('id="kb-gaps"')[1]
     assert "小区电梯坏了谁来修" in gaps and "<td>2</td>" in gaps
+    kept = [c.question for c in session.query(Consultation).all()]
+    assert not any("13812345678" in q for q in kept)  # the caller's number is not kept
 
 
 def test_citizen_finds_an_answer_or_asks_with_the_search_attached(

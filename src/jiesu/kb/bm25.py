@@ -70,13 +70,17 @@ class Bm25Index:
 
     def coverage(self, query: Mapping[str, float], doc: int) -> float:
         """How much of the question a document contains, 0–1: the weight × idf of the query
-        terms it has over that of all of them. Unlike the BM25 score, it does not depend on
-        how large the collection is, so one threshold ("a good answer") holds everywhere."""
+        terms it has over that of all of them. Unlike the BM25 score, it hardly depends on
+        how large the collection is, so one threshold ("a good answer") holds everywhere.
+        A bigram no document has is left out: it is the chatter around the question (您好,
+        麻烦问下), while a *word* no document has is what the collection lacks."""
         total = found = 0.0
         for term, weight in query.items():
+            posting = self._postings.get(term)
+            if posting is None and kind_of(term) == "b":
+                continue
             part = weight * self.idf(term)
             total += part
-            posting = self._postings.get(term)
             if posting is not None:
                 ids = posting[0]
                 at = int(np.searchsorted(ids, doc))  # postings are in document order

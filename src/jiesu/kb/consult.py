@@ -20,6 +20,7 @@ from jiesu.errors import BadInput
 from jiesu.kb.models import Consultation, KbArticle
 from jiesu.kb.tokens import bigrams, normalise
 from jiesu.people.service import Actor
+from jiesu.privacy.pii import mask_text
 
 log = structlog.get_logger()
 # Below this share of the question found in the best article, it was not a good answer (see
@@ -58,7 +59,8 @@ def record_consultation(
         channel=channel,
         operator_id=actor.user_id,
         operator=actor.name,
-        question=question[:MAX_QUESTION],
+        # Callers say their name and number in the question; the record keeps neither.
+        question=mask_text(question[:MAX_QUESTION]),
         category_code=category_code or None,
         area_code=area_code or None,
         outcome=outcome,

@@ -99,12 +99,20 @@ class ArticleIndex:
         best = best[np.argsort(-scores[best], kind="stable")]
         return [
             ArticleHit(
-                a, float(scores[i]), snippet(a.plain, question), self.bm25.coverage(query, int(i))
+                a,
+                float(scores[i]),
+                snippet(_without_title(a), question),
+                self.bm25.coverage(query, int(i)),
             )
             for i in best
             if (a := self.articles[i]) is not None
             if scores[i] > 0
         ]
+
+
+def _without_title(a: IndexedArticle) -> str:
+    # A body that opens with its own title (# 标题) would show it twice under the title.
+    return a.plain[len(a.title) :].lstrip() if a.plain.startswith(a.title) else a.plain
 
 
 def snippet(plain: str, question: str, width: int = SNIPPET) -> str:

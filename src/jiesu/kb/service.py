@@ -21,6 +21,7 @@ from jiesu.kb.markup import to_html, to_plain
 from jiesu.kb.models import KbArticle, KbArticleVersion, KbFeedback
 from jiesu.kb.schemas import ArticleIn
 from jiesu.people.service import Actor
+from jiesu.privacy.pii import mask_text
 
 log = structlog.get_logger()
 EDITORS = ("admin", "supervisor", "handler")
@@ -282,7 +283,9 @@ def record_feedback(
     session: Session, a: KbArticle, *, helpful: bool, query: str, now: datetime, channel: str
 ) -> KbArticle:
     session.add(
-        KbFeedback(article_id=a.id, at=now, helpful=helpful, query=query[:500], channel=channel)
+        KbFeedback(
+            article_id=a.id, at=now, helpful=helpful, query=mask_text(query[:500]), channel=channel
+        )
     )
     if helpful:
         a.helpful += 1
