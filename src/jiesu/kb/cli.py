@@ -4,20 +4,25 @@ questions without a good answer, and the search's measured quality and speed."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import typer
 from rich.table import Table
+from sqlalchemy import func, select
 
 from jiesu.city.service import city_context
 from jiesu.clikit import console, fail, settings, unit_of_work
+from jiesu.errors import JiesuError
 from jiesu.kb import synonyms as synonym_store
-from jiesu.kb.consult import gaps
+from jiesu.kb.consult import articles_used, consultation_counts, gaps
 from jiesu.kb.importer import import_files
+from jiesu.kb.models import KbArticle
 from jiesu.kb.search import search_articles
 from jiesu.kb.service import EXPIRING_DAYS, expiring, list_articles
 from jiesu.kit.clock import utcnow
 from jiesu.people.service import Actor
+from jiesu.workflow.models import ServiceRequest
 
 app = typer.Typer(help="Knowledge base (政策知识库): articles, search, synonyms, quality.")
 synonyms_app = typer.Typer(help="The synonym groups the search uses (one group a line).")
@@ -152,6 +157,42 @@ def gaps_cmd(
     _print(rows, ["count", "no_answer", "best_match", "last", "question"], as_json)
 
 
+@app.command("consultations")
+def consultations_cmd(
+    days: int = typer.Option(30, "--days", min=1, max=3650),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Consultations answered directly and not answered, beside the work orders received in
+    the same days, and the articles used most."""
+    since = utcnow() - timedelta(days=days)
+    with unit_of_work() as session:
+        counts = consultation_counts(session, since)
+        orders = session.scalar(
+            select(func.count())
+            .select_from(ServiceRequest)
+            .where(ServiceRequest.received_at >= since, ServiceRequest.status != "answered")
+        )
+        used = [
+            {"article": a, "title": getattr(session.get(KbArticle, a), "title", ""), "times": n}
+            for a, n in articles_used(session, since).most_common(10)
+        ]
+    out = {
+        "days": days,
+        "answered_directly": counts.get("answered", 0),
+        "no_answer_found": counts.get("no_answer", 0),
+        "work_orders": orders or 0,
+        "articles_used": used,
+    }
+    if as_json:
+        console.print_json(json.dumps(out, ensure_ascii=False))
+        return
+    console.print(
+        f"last {days} days: {out['answered_directly']} answered directly, "
+        f"{out['no_answer_found']} without an answer, {out['work_orders']} work orders"
+    )
+    _print(used, ["article", "title", "times"], False)
+
+
 @synonyms_app.command("show")
 def synonyms_show() -> None:
     """Print the groups in use, in the file format."""
@@ -163,7 +204,10 @@ def synonyms_show() -> None:
 @synonyms_app.command("load")
 def synonyms_load(file: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
     """Replace the groups with those of a file (one group a line; # comments)."""
-    groups = synonym_store.parse(file.read_text("utf-8"), field=str(file))
+    try:
+        groups = synonym_store.parse(file.read_text("utf-8"), field=str(file))
+    except (JiesuError, UnicodeDecodeError) as exc:
+        fail(getattr(exc, "message", str(exc)))
     with unit_of_work() as session:
         n = synonym_store.replace(session, groups, actor=CLI_ACTOR.name, now=utcnow())
     console.print(f"{n} synonym groups saved")
@@ -174,7 +218,10 @@ def synonyms_add(
     group: str = typer.Argument(..., help="words that mean the same: '暖气,供暖'"),
 ) -> None:
     """Add one group to those in use."""
-    new = synonym_store.parse(group, field="group")
+    try:
+        new = synonym_store.parse(group, field="group")
+    except JiesuError as exc:
+        fail(exc.message)
     with unit_of_work() as session:
         groups = synonym_store.current(session) + new
         n = synonym_store.replace(session, groups, actor=CLI_ACTOR.name, now=utcnow())
@@ -200,7 +247,7 @@ def eval_cmd(
     try:
         reports = run(data, own_size=own_size, seed=seed)
     except (ValueError, KeyError) as exc:
-        fail(f"{data}: {exc}")
+        fail(str(exc))
     if labels_out is not None:
         messages = read_messages(data)
         labelled = {
