@@ -39,12 +39,12 @@ for router in (
     workflow,
     city,
     public,
+    knowledge,
     understanding,
     rates,
     loop,
     dispatch,
     analytics,
-    knowledge,
 ):
     api.include_router(router)
 

@@ -27,11 +27,11 @@ def run_tick(session: Session, *, now: datetime) -> TickResult:
     ctx = city_context(session)
     result = mark_overdue(session, now=now)
     result.summons_overdue = mark_summons_overdue(session, now=now)
+    expire_articles(session, now.astimezone(ctx.tz).date())
     loop = run_loop_tick(session, now=now)
     result.callbacks_created = loop["callbacks_created"]
     result.closed, result.reopened = loop["closed"], loop["reopened"]
     result.digests = len(make_digests(session, now=now, tz=ctx.tz))
-    expire_articles(session, now.astimezone(ctx.tz).date())
     return result
 
 

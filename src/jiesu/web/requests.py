@@ -24,6 +24,7 @@ from jiesu.web.actions import ACTION_PATH, FORMS, body_of
 from jiesu.web.forms import FormErrors, form_dict
 from jiesu.web.nav import ROLE_NAMES
 from jiesu.web.render import render
+from jiesu.web.self_service import searched_before
 from jiesu.web.session import HOME, WebActor, need
 from jiesu.workflow.access import STAFF_VIEWERS, can_view, scope_filter
 from jiesu.workflow.present import detail, summary
@@ -181,23 +182,19 @@ async def _detail_page(
 ) -> HTMLResponse:
     now = clock.now()
 
-    def work(s: Session) -> tuple[RequestOut, Pickers, Any]:
+    def work(s: Session) -> tuple[RequestOut, Pickers]:
         ctx = city_context(s)
         req = get_by_ticket(s, ticket)
         can_view(actor, req)
-        # What the citizen searched in self-service before asking (see web/self_service.py).
-        searched = (req.attributes or {}).get("self_service")
-        out = detail(s, req, ctx.tz, actor, now, purpose="web.request")
-        return out, pickers(s), searched
+        return detail(s, req, ctx.tz, actor, now, purpose="web.request"), pickers(s)
 
     # A full view of the contact is a recorded read, committed with the page.
-    out, picks, searched = await (write(db, work) if sees_contacts(actor) else db.run_sync(work))
+    out, picks = await (write(db, work) if sees_contacts(actor) else db.run_sync(work))
     return render(
         request,
         "staff/request.html",
         status_code=status_code,
         r=out,
-        self_service=searched,
         picks=picks,
         forms=[FORMS[a] for a in out.allowed_actions if a in FORMS],
         errors=errors or FormErrors(),
@@ -207,6 +204,8 @@ async def _detail_page(
         role_names=ROLE_NAMES,
         done=request.query_params.get("done", ""),
         step_names=step_names(),
+        # What the citizen searched in self-service before asking (read after can_view above).
+        self_service=await db.run_sync(lambda s: searched_before(s, ticket)),
     )
 
 

@@ -19,7 +19,6 @@ from jiesu.web import (
     desk_dispatch,
     desk_heat,
     desk_hot,
-    desk_knowledge,
     desk_overview,
     desk_rates,
     desk_reports,
@@ -27,15 +26,16 @@ from jiesu.web import (
     desk_unit,
     desk_warnings,
     dispatch_desk,
-    kb_intake,
     phone_desk,
     requests,
     review_desk,
-    self_service,
     stats,
     unit_desk,
 )
+from jiesu.web.desk_knowledge import router as knowledge_desk
+from jiesu.web.kb_intake import router as knowledge_at_intake
 from jiesu.web.render import HERE, render, safe_next
+from jiesu.web.self_service import router as self_service_pages
 from jiesu.web.session import SECOND_FACTOR_PAGE, EnrolmentNeeded, SignInNeeded
 
 router = APIRouter(include_in_schema=False)
@@ -44,6 +44,9 @@ for _r in (
     account.router,
     citizen.router,
     stats.router,
+    self_service_pages,
+    knowledge_desk,
+    knowledge_at_intake,
     requests.router,
     dispatch_desk.router,
     unit_desk.router,
@@ -62,9 +65,6 @@ for _r in (
     desk_admin_sensors.router,
     desk_dispatch.router,
     desk_unit.router,
-    kb_intake.router,
-    desk_knowledge.router,
-    self_service.router,
 ):
     router.include_router(_r)
 

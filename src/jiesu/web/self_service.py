@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jiesu.deps import DB, ClockDep, write
@@ -17,6 +18,7 @@ from jiesu.kb.search import search_articles
 from jiesu.kb.service import public_article, record_feedback
 from jiesu.web.forms import form_dict
 from jiesu.web.render import render
+from jiesu.workflow.models import ServiceRequest
 
 router = APIRouter(include_in_schema=False)
 SHOWN = 8
@@ -43,6 +45,13 @@ def self_service_context(values: dict[str, str]) -> dict[str, Any] | None:
         "articles_seen": _ids(values.get("kb_seen", "")),
         "not_helpful": _ids(values.get("kb_no", "")),
     }
+
+
+def searched_before(s: Session, ticket: str) -> dict[str, Any] | None:
+    """The self-service search a request came with, for the staff's request page."""
+    attributes = s.scalar(select(ServiceRequest.attributes).where(ServiceRequest.ticket == ticket))
+    found = (attributes or {}).get("self_service")
+    return found if isinstance(found, dict) else None
 
 
 @router.get("/help", response_class=HTMLResponse)
