@@ -16,6 +16,7 @@ from jiesu.errors import error_responses
 from jiesu.evidence.endpoints import router as evidence
 from jiesu.intake.endpoints import router as intake
 from jiesu.intake.public import router as public
+from jiesu.kb.endpoints import router as knowledge
 from jiesu.loop.endpoints import router as loop
 from jiesu.nlp.endpoints import router as understanding
 from jiesu.people.endpoints import router as people
@@ -39,6 +40,7 @@ for router in (
     workflow,
     city,
     public,
+    knowledge,
     understanding,
     rates,
     loop,

@@ -20,6 +20,7 @@ from jiesu.intake.importer.cli import import_cmd
 from jiesu.intake.open311.cli import app as open311_app
 from jiesu.intake.sensors.broker import redact_url
 from jiesu.intake.sensors.cli import app as sensors_app
+from jiesu.kb.cli import app as kb_app
 from jiesu.loop.cli import app as callbacks_app
 from jiesu.nlp.bench import bench_nlp
 from jiesu.nlp.cli import app as nlp_app
@@ -62,6 +63,7 @@ app.add_typer(callbacks_app, name="callbacks")
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(export_app, name="export")
 app.add_typer(bench_app, name="bench")
+app.add_typer(kb_app, name="kb")
 bench_app.command("nlp")(bench_nlp)
 bench_app.command("dispatch")(bench_dispatch)
 bench_app.command("web")(bench_web)

@@ -16,6 +16,7 @@ from jiesu.city.service import city_context
 from jiesu.config import Settings
 from jiesu.db.engine import make_engine, make_sessionmaker, session_scope
 from jiesu.dispatch.actions import mark_summons_overdue
+from jiesu.kb.service import expire_articles
 from jiesu.loop.service import run_loop_tick
 from jiesu.notify.delivery import Policy, SendResult, send_due
 from jiesu.notify.gateways import gateways_for
@@ -29,6 +30,7 @@ def run_tick(session: Session, *, now: datetime, due_soon_hours: float = 4.0) ->
     ctx = city_context(session)
     result = mark_overdue(session, now=now)
     result.summons_overdue = mark_summons_overdue(session, now=now)
+    expire_articles(session, now.astimezone(ctx.tz).date())
     loop = run_loop_tick(session, now=now)
     result.callbacks_created = loop["callbacks_created"]
     result.closed, result.reopened = loop["closed"], loop["reopened"]

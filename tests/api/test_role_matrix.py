@@ -78,6 +78,17 @@ API: dict[str, str] = {
     # The public channel: anyone may submit, and follow a ticket's milestones (nothing personal).
     "POST /api/v1/public/requests": EVERYONE,
     "GET /api/v1/public/requests/{ticket}": EVERYONE,
+    # The knowledge base: public search and articles; the desks' search with past answers.
+    "GET /api/v1/kb/search": EVERYONE,
+    "GET /api/v1/kb/articles/{article_id}": EVERYONE,
+    "POST /api/v1/kb/articles/{article_id}/feedback": EVERYONE,
+    "GET /api/v1/kb/answers": STAFF,
+    "POST /api/v1/kb/articles": "h1 h2 sup admin",
+    "PUT /api/v1/kb/articles/{article_id}": "h1 h2 sup admin",
+    "GET /api/v1/kb/articles/{article_id}/versions": "h1 h2 sup admin",
+    "POST /api/v1/kb/consultations": "op sup admin",
+    "GET /api/v1/kb/gaps": "h1 h2 sup admin",
+    "GET /api/v1/kb/expiring": "h1 h2 sup admin",
     "POST /api/v1/understanding/preview": "op disp sup analyst admin",
     "GET /api/v1/understanding/replies": "h1 h2 sup analyst admin",
     "GET /api/v1/understanding/models": "sup analyst admin",
@@ -128,6 +139,9 @@ DESKS: dict[str, str] = {
     "/desk/heat": "sup analyst admin",
     "/desk/hot": "sup analyst admin",
     "/desk/intake": "op sup admin",
+    "/desk/knowledge": "h1 h2 sup admin",
+    "/desk/knowledge/new": "h1 h2 sup admin",
+    "/desk/knowledge/synonyms": "sup admin",
     "/desk/overview": "sup analyst admin",
     "/desk/rates": "h1 h2 sup analyst admin",
     "/desk/reports": "sup analyst admin",
@@ -170,6 +184,10 @@ BODIES: dict[str, Any] = {
     "/decision": {"decision": "approved", "note": "ok"},
     "/dispatch/catalogue": {"rules": []},
     "/dispatch/preview": {"text": "路灯坏了"},
+    "/kb/articles": {"title": "供暖", "body": "供暖期"},
+    "/kb/articles/{article_id}": {"title": "供暖", "body": "供暖期"},
+    "/feedback": {"helpful": True},
+    "/kb/consultations": {"question": "暖气不热", "outcome": "no_answer"},
 }
 
 
@@ -244,6 +262,7 @@ def test_every_api_operation_is_allowed_exactly_to_its_roles(
                 url = path_.replace("{ticket}", req.ticket).replace("{token}", "no-such-link")
                 for name in ("{version}", "{task_id}", "{exclusion_id}", "{token_id}"):
                     url = url.replace(name, "999")
+                url = url.replace("{article_id}", "999")
                 kw: dict[str, Any] = {}
                 if role != "anon":
                     kw["headers"] = {"Authorization": f"Bearer {tokens[role]}"}

@@ -21,6 +21,7 @@ from jiesu.intake.models import (
     SensorMessage,
     SensorRule,
 )
+from jiesu.kb.models import Consultation, KbArticle, KbArticleVersion, KbFeedback, KbSynonym
 from jiesu.loop.models import CallbackAttempt, CallbackTask, ScoringExclusion
 from jiesu.nlp.tables import ClassifierVersion
 from jiesu.notify.models import DeliveryAttempt, Notification
@@ -42,6 +43,7 @@ __all__ = [
     "City",
     "CityPackLoad",
     "ClassifierVersion",
+    "Consultation",
     "Contact",
     "DeliveryAttempt",
     "DispatchCatalogue",
@@ -52,6 +54,10 @@ __all__ = [
     "EvidenceFile",
     "HandlingUnit",
     "ImportRun",
+    "KbArticle",
+    "KbArticleVersion",
+    "KbFeedback",
+    "KbSynonym",
     "MonthlyTopic",
     "Notification",
     "Open311Token",

@@ -23,6 +23,9 @@ from jiesu.demo.seed import seed_history
 from jiesu.intake.open311.keys import create_key
 from jiesu.intake.sensors.registry import load_sensor_file
 from jiesu.jobs import run_tick
+from jiesu.kb.cli import CLI_ACTOR
+from jiesu.kb.importer import import_files
+from jiesu.kb.models import KbArticle
 from jiesu.kit.clock import utcnow
 from jiesu.people.models import User
 from jiesu.people.service import Actor, create_user
@@ -97,6 +100,7 @@ def demo(
         elif requests:
             _seed(session, requests, seed)
         run_tick(session, now=utcnow())
+        _knowledge(session)
     with unit_of_work(s) as session:
         # The analysis desks open on data: warehouse, early warnings and the due reports.
         made = produce_due(session, s.data_dir, now=utcnow())
@@ -114,6 +118,19 @@ def demo(
         from jiesu.cli import run_server
 
         run_server(s, host, port)
+
+
+def _knowledge(session: Session) -> None:
+    """The demo's policy articles (the pack's knowledge/ folder), imported once."""
+    if session.scalar(select(func.count(KbArticle.id))):
+        return
+    now = utcnow()
+    today = now.astimezone(city_context(session).tz).date()
+    results = import_files(
+        session, [DEMO_PACK / "knowledge"], actor=CLI_ACTOR, now=now, today=today
+    )
+    ok = sum(r.outcome == "created" for r in results)
+    console.print(f"imported {ok} knowledge articles")
 
 
 def _seed(session: Session, n: int, seed: int) -> None:

@@ -2582,7 +2582,7 @@ def _topic_for(names: Sequence[str], keywords: Sequence[str]) -> _Book | None:
     lists 噪声作业), and one stray word must not turn a labour category into a noise complaint.
     """
     best: _Book | None = None
-    best_score = 0
+    best_match = 0
     needed = 1 if len(keywords) <= 2 else 2
     for book in _TOPIC_BOOKS:
         name_score = sum(3 * len(t) for t in book.triggers if any(t in n for n in names))
@@ -2592,8 +2592,8 @@ def _topic_for(names: Sequence[str], keywords: Sequence[str]) -> _Book | None:
         kw_hits = [h for h in kw_hits if h]
         kw_score = sum(kw_hits) if len(kw_hits) >= needed else 0
         score = name_score + kw_score
-        if score > best_score:
-            best, best_score = book, score
+        if score > best_match:
+            best, best_match = book, score
     return best
 
 

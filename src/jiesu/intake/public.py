@@ -21,6 +21,17 @@ router = APIRouter(prefix="/public", tags=["public"])
 WEB_ACTOR = Actor(None, "public-web", "citizen")
 
 
+class SelfServiceContext(BaseModel):
+    """What the citizen searched in self-service before asking: kept with the request, so
+    the operator sees what was already read and did not help."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    query: str = Field(..., min_length=1, max_length=500)
+    articles_seen: list[int] = Field(default_factory=list, max_length=20)
+    not_helpful: list[int] = Field(default_factory=list, max_length=20)
+
+
 class PublicSubmission(BaseModel):
     """What the public form asks: the problem, where, and (optionally) how to reach you."""
 
@@ -33,6 +44,15 @@ class PublicSubmission(BaseModel):
     area: str | None = None
     category: str | None = None
     contact: ContactIn | None = None
+    self_service: SelfServiceContext | None = Field(
+        None, description="the self-service search that did not answer the question"
+    )
+
+    def request_in(self, source_key: str | None) -> RequestIn:
+        data = self.model_dump(exclude_none=True, exclude={"self_service"})
+        if self.self_service is not None:
+            data["attributes"] = {"self_service": self.self_service.model_dump()}
+        return RequestIn(channel="web", **data, source_key=source_key)
 
 
 @router.post(
@@ -53,11 +73,7 @@ async def submit(
 ) -> PublicRequest:
     """Submit a request without an account; keep the ticket to follow it."""
     now = clock.now()
-    data = RequestIn(
-        channel="web",
-        **body.model_dump(exclude_none=True),
-        source_key=f"web:{idempotency_key}" if idempotency_key else None,
-    )
+    data = body.request_in(f"web:{idempotency_key}" if idempotency_key else None)
 
     def work(s: Session) -> tuple[PublicRequest, bool]:
         ctx = city_context(s)

@@ -24,13 +24,13 @@ from jiesu.errors import BadInput, Conflict, JiesuError, NotFound
 from jiesu.evidence.endpoints import app_storage
 from jiesu.evidence.service import Limits, citizen_files
 from jiesu.intake.public import WEB_ACTOR, PublicSubmission
-from jiesu.intake.schemas import RequestIn
 from jiesu.intake.service import submit_request
 from jiesu.loop.callbacks import current_task, task_for_token
 from jiesu.loop.service import LINK_ACTOR, answer
 from jiesu.web.evidence import file_view, form_files, store_files
 from jiesu.web.forms import FormErrors, form_dict
 from jiesu.web.render import render
+from jiesu.web.self_service import self_service_context
 from jiesu.web.session import MaybeActor, csrf_ok
 from jiesu.workflow.models import Event, ServiceRequest
 from jiesu.workflow.public import STATUS_LABELS, public_view, track_code
@@ -109,7 +109,12 @@ async def _form_page(
 
 @router.get("/", response_class=HTMLResponse)
 async def submit_form(request: Request, db: DB, who: MaybeActor) -> HTMLResponse:
-    return await _form_page(request, db, {}, FormErrors())
+    # Arriving from self-service: the question searched is the text to start from.
+    q = request.query_params
+    values = {k: q[k][:500] for k in ("kb_q", "kb_seen", "kb_no") if q.get(k)}
+    if values.get("kb_q"):
+        values["text"] = values["kb_q"]
+    return await _form_page(request, db, values, FormErrors())
 
 
 @router.post("/", response_class=HTMLResponse)
@@ -134,6 +139,7 @@ async def submit(request: Request, db: DB, clock: ClockDep, who: MaybeActor) -> 
         "area": values.get("area") or None,
         "category": values.get("category") or None,
         "contact": contact or None,
+        "self_service": self_service_context(values),
     }
     try:
         sub = PublicSubmission.model_validate({k: v for k, v in body.items() if v is not None})
@@ -147,12 +153,8 @@ async def submit(request: Request, db: DB, clock: ClockDep, who: MaybeActor) -> 
         return await _form_page(request, db, values, errors, 422)
     storage, limits = app_storage(request), Limits.of(request.app.state.settings)
     form_id = values.get("form_id", "")[:60]
-    data = RequestIn(
-        channel="web",
-        **sub.model_dump(exclude_none=True),
-        # A second press of "submit" (or a reload) finds the first request, never makes two.
-        source_key=f"webform:{form_id}" if form_id else None,
-    )
+    # A second press of "submit" (or a reload) finds the first request, never makes two.
+    data = sub.request_in(f"webform:{form_id}" if form_id else None)
     now = clock.now()
 
     def work(s: Session) -> str:

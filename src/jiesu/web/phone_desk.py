@@ -136,6 +136,7 @@ async def _page(
         created=created,
         how=how,
         reading=None,
+        consulted=request.query_params.get("consulted", "")[:12],
     )
 
 

@@ -28,6 +28,7 @@ from jiesu.web.evidence import ACCEPT, file_view, form_files, store_files
 from jiesu.web.forms import FormErrors, form_dict
 from jiesu.web.nav import ROLE_NAMES
 from jiesu.web.render import render
+from jiesu.web.self_service import searched_before
 from jiesu.web.session import HOME, WebActor, need
 from jiesu.workflow.access import STAFF_VIEWERS, can_view, scope_filter
 from jiesu.workflow.present import detail, summary
@@ -215,6 +216,8 @@ async def _detail_page(
         role_names=ROLE_NAMES,
         done=request.query_params.get("done", ""),
         step_names=step_names(),
+        # What the citizen searched in self-service before asking (read after can_view above).
+        self_service=await db.run_sync(lambda s: searched_before(s, ticket)),
     )
 
 

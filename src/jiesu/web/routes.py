@@ -34,7 +34,10 @@ from jiesu.web import (
     stats,
     unit_desk,
 )
+from jiesu.web.desk_knowledge import router as knowledge_desk
+from jiesu.web.kb_intake import router as knowledge_at_intake
 from jiesu.web.render import HERE, render, safe_next
+from jiesu.web.self_service import router as self_service_pages
 from jiesu.web.session import SECOND_FACTOR_PAGE, EnrolmentNeeded, SignInNeeded
 
 router = APIRouter(include_in_schema=False)
@@ -43,6 +46,9 @@ for _r in (
     account.router,
     citizen.router,
     stats.router,
+    self_service_pages,
+    knowledge_desk,
+    knowledge_at_intake,
     requests.router,
     dispatch_desk.router,
     unit_desk.router,
