@@ -1,7 +1,7 @@
 """knowledge base: articles and their versions, synonyms, consultations, self-service feedback
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-04 18:58:43.540410
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import jiesu.db.base
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
