@@ -11,6 +11,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from jiesu.analytics.endpoints import router as analytics
 from jiesu.city.endpoints import router as city
 from jiesu.db.migrate import head_revision
+from jiesu.deliberation.endpoints import router as consultations
+from jiesu.deliberation.public import router as public_consultations
 from jiesu.dispatch.endpoints import router as dispatch
 from jiesu.errors import error_responses
 from jiesu.intake.endpoints import router as intake
@@ -43,6 +45,8 @@ for router in (
     loop,
     dispatch,
     analytics,
+    consultations,
+    public_consultations,
 ):
     api.include_router(router)
 

@@ -11,6 +11,15 @@ from jiesu.city.models import (
     Place,
 )
 from jiesu.db.base import Base
+from jiesu.deliberation.models import (
+    Consultation,
+    ConsultationComment,
+    ConsultationOption,
+    ConsultationVote,
+    ConsultationWorkOrder,
+    OutboxMessage,
+    VerificationCode,
+)
 from jiesu.dispatch.models import Assignment, DispatchCatalogue, Dispute, Summons
 from jiesu.intake.models import (
     ApiKey,
@@ -40,6 +49,11 @@ __all__ = [
     "City",
     "CityPackLoad",
     "ClassifierVersion",
+    "Consultation",
+    "ConsultationComment",
+    "ConsultationOption",
+    "ConsultationVote",
+    "ConsultationWorkOrder",
     "Contact",
     "DispatchCatalogue",
     "Dispute",
@@ -50,6 +64,7 @@ __all__ = [
     "ImportRun",
     "MonthlyTopic",
     "Open311Token",
+    "OutboxMessage",
     "PersonalDataRead",
     "Place",
     "PrivacyPurge",
@@ -60,4 +75,5 @@ __all__ = [
     "ServiceRequest",
     "Summons",
     "User",
+    "VerificationCode",
 ]

@@ -6,7 +6,6 @@ live checks only add to it. A form that fails keeps everything typed and names e
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from jiesu.web.forms import FormErrors, form_dict
 from jiesu.web.render import render
 from jiesu.web.session import MaybeActor, csrf_ok
 from jiesu.workflow.models import Event, ServiceRequest
-from jiesu.workflow.public import STATUS_LABELS, public_view
+from jiesu.workflow.public import STATUS_LABELS, public_view, track_code
 from jiesu.workflow.service import get_by_ticket
 
 router = APIRouter(include_in_schema=False)
@@ -46,11 +45,6 @@ SATISFACTIONS = (
     ("basically", "基本满意", "fairly satisfied"),
     ("unsatisfied", "不满意", "not satisfied"),
 )
-
-
-def track_code(ticket: str, secret: str) -> str:
-    """The private part of a tracking link: only someone given the link can open it."""
-    return hmac.new(secret.encode(), b"track:" + ticket.encode(), hashlib.sha256).hexdigest()[:20]
 
 
 def track_path(request: Request, ticket: str) -> str:

@@ -8,6 +8,8 @@ text that is shown (the title, the unit's answer) has its personal data masked
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -17,6 +19,13 @@ from sqlalchemy.orm import Session
 
 from jiesu.privacy.pii import mask_cut_text, mask_text
 from jiesu.workflow.models import Event, ServiceRequest
+
+
+def track_code(ticket: str, secret: str) -> str:
+    """The private part of a tracking link: only someone given the link can open it (and
+    the proof, with the ticket, that one is the request's caller)."""
+    return hmac.new(secret.encode(), b"track:" + ticket.encode(), hashlib.sha256).hexdigest()[:20]
+
 
 # Event kinds a citizen sees, with plain-language labels (zh, en).
 MILESTONES: dict[str, tuple[str, str]] = {
