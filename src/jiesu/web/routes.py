@@ -13,9 +13,11 @@ from jiesu.web import (
     auth,
     call_desk,
     citizen,
+    consult,
     desk_admin,
     desk_admin_pack,
     desk_admin_sensors,
+    desk_consult,
     desk_dispatch,
     desk_heat,
     desk_hot,
@@ -59,6 +61,8 @@ for _r in (
     desk_admin_sensors.router,
     desk_dispatch.router,
     desk_unit.router,
+    consult.router,
+    desk_consult.router,
 ):
     router.include_router(_r)
 
