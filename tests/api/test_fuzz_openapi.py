@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from jiesu.app import create_app
 from jiesu.config import Settings
+from jiesu.deliberation.service import Opening, open_consultation
 from jiesu.intake.open311.keys import create_key
 from jiesu.kit.clock import FixedClock
 from jiesu.people.models import ApiToken
@@ -48,8 +49,16 @@ def api_schema(session: Session, db_url: str, clock: FixedClock, tmp_path: Path)
     apply_action(session, dispatched, "dispatch", actor=disp, now=now, ctx=world.ctx, params=unit)
     spare = issue_token(session, world.users["admin"], now=now, name="spare")
     token = issue_token(session, world.users["admin"], now=now)
+    # A consultation to take part in and to decide, so its routes meet their real checks.
+    consultation = open_consultation(
+        session,
+        Opening(title="议题", question="问题", options=["甲", "乙"]),
+        actor=world.actor("sup"),
+        now=now,
+    )
     REAL.clear()
     REAL.update(
+        consultation=consultation.id,
         tickets=[*tickets, dispatched.ticket],
         api_key=create_key(session, "fuzzing-client", now=now)[1],
         auth={"Authorization": f"Bearer {token}"},
@@ -79,6 +88,8 @@ def use_real_ids(case: Any, pick: int) -> None:
         path["fmt"] = ("json", "xml")[pick % 2]
     if "service_code" in path:
         path["service_code"] = "010101"
+    if "consultation_id" in path:
+        path["consultation_id"] = REAL["consultation"]
     for name in ("version", "task_id", "exclusion_id"):
         if name in path:
             path[name] = 1

@@ -100,6 +100,22 @@ API: dict[str, str] = {
     "GET /api/v1/dispatch/stats": "sup analyst admin",
     "GET /api/v1/analytics/heat": "sup analyst admin",
     "GET /api/v1/analytics/warehouse": "sup analyst admin",
+    "GET /api/v1/consultations": "sup analyst admin",
+    "POST /api/v1/consultations": "sup admin",
+    "GET /api/v1/consultations/{consultation_id}": "sup analyst admin",
+    "POST /api/v1/consultations/{consultation_id}/end": "sup admin",
+    "POST /api/v1/consultations/{consultation_id}/decision": "sup admin",
+    "POST /api/v1/consultations/{consultation_id}/work-orders": "sup admin",
+    "POST /api/v1/consultations/{consultation_id}/moderation": "sup admin",
+    # Deliberation in public: anyone reads; taking part needs a pass, not a role.
+    "GET /api/v1/public/consultations": EVERYONE,
+    "GET /api/v1/public/consultations/{consultation_id}": EVERYONE,
+    "POST /api/v1/public/consultations/{consultation_id}/codes": EVERYONE,
+    "POST /api/v1/public/consultations/{consultation_id}/passes": EVERYONE,
+    "POST /api/v1/public/consultations/{consultation_id}/passes/account": SIGNED_IN,
+    "POST /api/v1/public/consultations/{consultation_id}/votes": EVERYONE,
+    "POST /api/v1/public/consultations/{consultation_id}/proposals": EVERYONE,
+    "POST /api/v1/public/consultations/{consultation_id}/comments": EVERYONE,
     "GET /api/v1/health": EVERYONE,
     "GET /api/v1/ready": EVERYONE,
 }
@@ -113,6 +129,7 @@ DESKS: dict[str, str] = {
     "/desk/admin/sensors/edit": "admin",
     "/desk/admin/users": "admin",
     "/desk/callbacks": "op sup admin",
+    "/desk/consult": "sup analyst admin",
     "/desk/dispatch": "op disp sup admin",
     "/desk/dispatch/categories": "op disp sup admin",
     "/desk/dispatch/returned": "op disp sup admin",
@@ -161,6 +178,15 @@ BODIES: dict[str, Any] = {
     "/decision": {"decision": "approved", "note": "ok"},
     "/dispatch/catalogue": {"rules": []},
     "/dispatch/preview": {"text": "路灯坏了"},
+    "/api/v1/consultations": {"title": "t", "question": "q", "options": ["a", "b"]},
+    "/{consultation_id}/decision": {"decision": "d", "reasons": "r"},
+    "/work-orders": {"text": "t"},
+    "/moderation": {"target": "comment", "id": 1, "reason": "r"},
+    "/codes": {"phone": "13800138000"},
+    "/passes": {"method": "phone", "phone": "13800138000", "code": "123456"},
+    "/votes": {"pass": "x", "option_id": 1},
+    "/proposals": {"pass": "x", "label": "l"},
+    "/comments": {"pass": "x", "body": "b"},
 }
 
 
@@ -210,7 +236,13 @@ def test_every_api_operation_is_allowed_exactly_to_its_roles(
                 )  # fmt: skip
                 session.commit()
                 url = path.replace("{ticket}", req.ticket).replace("{token}", "no-such-link")
-                for name in ("{version}", "{task_id}", "{exclusion_id}", "{token_id}"):
+                for name in (
+                    "{version}",
+                    "{task_id}",
+                    "{exclusion_id}",
+                    "{token_id}",
+                    "{consultation_id}",
+                ):
                     url = url.replace(name, "999")
                 kw: dict[str, Any] = {}
                 if role != "anon":
