@@ -102,7 +102,7 @@ def seed_consultations(session: Session, *, now: datetime, seed: int = 7) -> lis
                    option_id=top["option_id"])  # fmt: skip
     followup.create_work_order(
         session, decided, text=f"落实议事决定：{top['label']}（{cat.name}）。", actor=sup,
-        now=closed_at + timedelta(hours=3),
+        now=closed_at + timedelta(hours=3), synthetic=True,
     )  # fmt: skip
     within = select(Area.id).where(Area.path.startswith(district.path, autoescape=True))
     cats = select(Category.id).where(Category.path.startswith(cat.path, autoescape=True))

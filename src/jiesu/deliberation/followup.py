@@ -113,6 +113,7 @@ def create_work_order(
     now: datetime,
     area: str | None = None,
     category: str | None = None,
+    synthetic: bool = False,
 ) -> ConsultationWorkOrder:
     """A proactive work order (channel ``proactive``) in the consultation's place and
     category unless told otherwise; it is dispatched and followed like any request."""
@@ -128,7 +129,8 @@ def create_work_order(
         category=category or (c.category.code if c.category else None),
         source_key=f"consultation:{c.id}:{n + 1}",
     )
-    req, _ = submit_request(session, data, actor=actor, now=now, ctx=city_context(session))
+    ctx = city_context(session)
+    req, _ = submit_request(session, data, actor=actor, now=now, ctx=ctx, synthetic=synthetic)
     return _link(session, c, req, created=True, actor=actor, now=now)
 
 
