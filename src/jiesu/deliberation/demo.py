@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from jiesu.city.models import Area, Category
 from jiesu.deliberation import followup, service, voting
 from jiesu.deliberation.models import Consultation
-from jiesu.deliberation.participants import Participant, _key
+from jiesu.deliberation.participants import by_known_phone
 from jiesu.people.models import User
 from jiesu.people.service import Actor
 from jiesu.workflow.models import Contact, ServiceRequest
@@ -46,30 +46,35 @@ def _busiest(session: Session, since: datetime) -> tuple[Area, Category] | None:
 
 
 def _callers(session: Session, c: Consultation, n: int) -> list[str]:
-    """Blind indexes of phones that called about the consultation's area."""
+    """Phones (synthetic) that called about the consultation's area, one each."""
     within = select(Area.id).where(Area.path.startswith(c.area.path, autoescape=True))
     q = (
-        select(Contact.phone_hash)
+        select(Contact.phone_hash, Contact.phone)
         .join(R, R.id == Contact.request_id)
-        .where(R.area_id.in_(within), Contact.phone_hash.is_not(None))
-        .distinct()
-        .limit(n)
+        .where(R.area_id.in_(within), Contact.phone_hash.is_not(None), R.synthetic.is_(True))
+        .order_by(Contact.id)
+        .limit(n * 3)
     )
-    return [h for h in session.scalars(q) if h]
+    phones = dict(session.execute(q).tuples().all())
+    return list(phones.values())[:n]
 
 
-def _votes(session: Session, c: Consultation, rng: random.Random, at: datetime, n: int) -> int:
+def _votes(
+    session: Session, c: Consultation, rng: random.Random, at: datetime, n: int, secret: str
+) -> int:
     weights = [5, 3, 2, 1][: len(c.options)]
     cast = 0
-    for phone_hash in _callers(session, c, n):
-        p = Participant(c.id, _key(c.id, f"phone:{phone_hash}"), "phone")
+    for phone in _callers(session, c, n):
+        p = by_known_phone(c, phone, secret)
         option = rng.choices(c.options, weights=weights)[0]
         voting.vote(session, c, p, option_id=option.id, now=at)
         cast += 1
     return cast
 
 
-def seed_consultations(session: Session, *, now: datetime, seed: int = 7) -> list[Consultation]:
+def seed_consultations(
+    session: Session, *, now: datetime, secret: str, seed: int = 7
+) -> list[Consultation]:
     """Nothing when a consultation exists already (the demo runs again on its own data)."""
     if session.scalar(select(func.count(Consultation.id))):
         return []
@@ -92,7 +97,7 @@ def seed_consultations(session: Session, *, now: datetime, seed: int = 7) -> lis
         actor=sup,
         now=then,
     )
-    _votes(session, decided, rng, then + timedelta(days=2), 18)
+    _votes(session, decided, rng, then + timedelta(days=2), 18, secret)
     closed_at = then + timedelta(days=14)
     counted = voting.results(session, decided)["options"]
     top = max(counted, key=lambda o: o["votes"])
@@ -125,5 +130,5 @@ def seed_consultations(session: Session, *, now: datetime, seed: int = 7) -> lis
         actor=sup,
         now=now,
     )
-    _votes(session, running, rng, now, 7)
+    _votes(session, running, rng, now, 7, secret)
     return [decided, running]

@@ -3,7 +3,9 @@ decide, follow up, moderate). The public side is in public.py."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 from sqlalchemy.orm import Session
 
 from jiesu.deliberation import followup, service
@@ -21,6 +23,7 @@ from jiesu.deps import DB, ClockDep, CurrentActor, require_role, write
 from jiesu.errors import BadInput, error_responses
 from jiesu.people.service import Actor
 
+Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 router = APIRouter(prefix="/consultations", tags=["deliberation"])
 ERRORS = error_responses(
     {
@@ -70,7 +73,7 @@ async def open_one(
 
 @router.get("/{consultation_id}", response_model=ConsultationOut, responses=ERRORS)
 async def get_one(
-    consultation_id: int, db: DB, actor: CurrentActor, clock: ClockDep
+    consultation_id: Id, db: DB, actor: CurrentActor, clock: ClockDep
 ) -> ConsultationOut:
     now = clock.now()
     return await db.run_sync(
@@ -79,9 +82,7 @@ async def get_one(
 
 
 @router.post("/{consultation_id}/end", response_model=ConsultationOut, responses=ERRORS)
-async def end(
-    consultation_id: int, db: DB, actor: CurrentActor, clock: ClockDep
-) -> ConsultationOut:
+async def end(consultation_id: Id, db: DB, actor: CurrentActor, clock: ClockDep) -> ConsultationOut:
     """Stop taking part now, before the planned end."""
     require_role(actor, *service.MANAGERS)
     now = clock.now()
@@ -95,7 +96,7 @@ async def end(
 
 @router.post("/{consultation_id}/decision", response_model=ConsultationOut, responses=ERRORS)
 async def decide(
-    consultation_id: int, body: DecisionIn, db: DB, actor: CurrentActor, clock: ClockDep
+    consultation_id: Id, body: DecisionIn, db: DB, actor: CurrentActor, clock: ClockDep
 ) -> ConsultationOut:
     """The closing decision: what was decided, the option chosen and why."""
     require_role(actor, *service.MANAGERS)
@@ -114,7 +115,7 @@ async def decide(
     "/{consultation_id}/work-orders", status_code=201, response_model=WorkOrderOut, responses=ERRORS
 )
 async def add_work_order(
-    consultation_id: int, body: WorkOrderIn, db: DB, actor: CurrentActor, clock: ClockDep
+    consultation_id: Id, body: WorkOrderIn, db: DB, actor: CurrentActor, clock: ClockDep
 ) -> WorkOrderOut:
     """Link a request that carries the decision out, or open a proactive work order from it."""
     require_role(actor, *service.MANAGERS)
@@ -136,7 +137,7 @@ async def add_work_order(
 
 @router.post("/{consultation_id}/moderation", response_model=ConsultationOut, responses=ERRORS)
 async def moderate(
-    consultation_id: int, body: ModerationIn, db: DB, actor: CurrentActor, clock: ClockDep
+    consultation_id: Id, body: ModerationIn, db: DB, actor: CurrentActor, clock: ClockDep
 ) -> ConsultationOut:
     """Hide a comment or a proposal; the reason is shown publicly in its place."""
     require_role(actor, *service.MANAGERS)

@@ -40,6 +40,9 @@ class Consultation(Base):
     area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
     methods: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The data key whose blind-index key makes this consultation's participant keys: fixed
+    # when it opens, so that a key added during the consultation does not let anyone vote twice.
+    key_id: Mapped[str] = mapped_column(String(16), default="")
     # Computed from the requests when it opened (counts, rates, masked samples): kept, so the
     # background people read stays the one the decision was taken on.
     background: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -46,28 +46,31 @@ class Participant:
     consultation_id: int
     key: str
     method: str
-
-    @property
-    def author_key(self) -> str:
-        """What proposals and comments carry: another keyed hash, so that a reader of the
-        database cannot find the vote of whoever wrote a comment."""
-        index_key = active_keyring().newest.index_key
-        return hmac.new(index_key, f"author:{self.key}".encode(), hashlib.sha256).hexdigest()
+    # What proposals and comments carry: another keyed hash (under the installation's secret),
+    # so that a reader of the database cannot find the vote of whoever wrote a comment.
+    author_key: str = ""
 
 
-def _key(consultation_id: int, identity: str) -> str:
-    index_key = active_keyring().newest.index_key
-    msg = f"consultation:{consultation_id}:{identity}".encode()
-    return hmac.new(index_key, msg, hashlib.sha256).hexdigest()
+def _hmac(key: bytes, text: str) -> str:
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
-def _phone_identity(phone: str) -> str:
+def participant(c: Consultation, identity: str, method: str, secret: str) -> Participant:
+    """The participant an identity ("phone:<index>", "ticket:<t>", "user:<id>") is in ``c``."""
+    key = _hmac(active_keyring().index_key(c.key_id), f"consultation:{c.id}:{identity}")
+    return Participant(c.id, key, method, _hmac(secret.encode(), f"author:{key}"))
+
+
+def by_known_phone(c: Consultation, phone: str, secret: str) -> Participant:
+    """The participant a phone is, without a code: for the demo's synthetic callers only."""
+    return participant(c, _phone_identity(c, phone), "phone", secret)
+
+
+def _phone_identity(c: Consultation, phone: str) -> str:
     digits = normalise_phone(phone)
     if len(digits) < 7 or len(digits) > 15:
         raise BadInput("phone", "write the phone number you call from (7 to 15 digits)")
-    blind = active_keyring().blind_index(digits)
-    assert blind is not None
-    return f"phone:{blind}"
+    return f"phone:{_hmac(active_keyring().index_key(c.key_id), 'phone:' + digits)}"
 
 
 def _check_method(c: Consultation, method: str) -> None:
@@ -108,7 +111,7 @@ def send_code(
     scope is told only after the code comes back, so nobody learns who called about a place
     by asking for codes."""
     _check_method(c, "phone")
-    key = _key(c.id, _phone_identity(phone))
+    key = participant(c, _phone_identity(c, phone), "phone", secret).key
     recent = session.scalar(
         select(func.count())
         .select_from(VerificationCode)
@@ -146,8 +149,8 @@ def confirm_code(
     """The participant, or the problem with the code (returned, not raised, so that the
     caller commits the counted attempt before refusing)."""
     _check_method(c, "phone")
-    identity = _phone_identity(phone)
-    key = _key(c.id, identity)
+    p = participant(c, _phone_identity(c, phone), "phone", secret)
+    key = p.key
     row = session.scalars(
         select(VerificationCode)
         .where(
@@ -178,7 +181,7 @@ def confirm_code(
                 f"this phone has no request placed in {c.area.name}; only people there take part",
                 fields=[{"field": "phone", "problem": f"not in scope ({c.area.name})"}],
             )
-    return Participant(c.id, key, "phone")
+    return p
 
 
 # ---------------------------------------------------------------- ticket and account
@@ -200,14 +203,17 @@ def by_ticket(
             f"request {req.ticket} is not placed in {c.area.name}",
             fields=[{"field": "ticket", "problem": f"not in scope ({c.area.name})"}],
         )
-    contact = req.contact
-    identity = (
-        f"phone:{contact.phone_hash}" if contact and contact.phone_hash else f"ticket:{req.ticket}"
-    )
-    return Participant(c.id, _key(c.id, identity), "ticket")
+    # The caller's number (decrypted here, never shown or stored) makes the ticket and the
+    # phone one person; a request without a number is its own.
+    digits = normalise_phone(req.contact.phone or "") if req.contact is not None else ""
+    if 7 <= len(digits) <= 15:
+        return participant(c, _phone_identity(c, digits), "ticket", secret)
+    return participant(c, f"ticket:{req.ticket}", "ticket", secret)
 
 
-def by_account(session: Session, c: Consultation, *, user_id: int, role: str) -> Participant:
+def by_account(
+    session: Session, c: Consultation, *, user_id: int, role: str, secret: str
+) -> Participant:
     _check_method(c, "account")
     if role != "citizen":
         raise Forbidden("staff accounts do not take part; sign in with a citizen account")
@@ -223,7 +229,7 @@ def by_account(session: Session, c: Consultation, *, user_id: int, role: str) ->
                 f"your account has no request placed in {c.area.name}",
                 fields=[{"field": "account", "problem": f"not in scope ({c.area.name})"}],
             )
-    return Participant(c.id, _key(c.id, f"user:{user_id}"), "account")
+    return participant(c, f"user:{user_id}", "account", secret)
 
 
 # ---------------------------------------------------------------- passes
@@ -252,4 +258,4 @@ def read_pass(token: str, *, consultation_id: int, secret: str, now: datetime) -
         raise BadInput("pass", "this pass is for another consultation")
     if int(expires) <= now.timestamp():
         raise BadInput("pass", "this pass has expired; verify again")
-    return Participant(consultation_id, key, method)
+    return Participant(consultation_id, key, method, _hmac(secret.encode(), f"author:{key}"))

@@ -5,8 +5,9 @@ participant takes part. Verification gives a pass (participants.py) that the wri
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from sqlalchemy.orm import Session
 
 from jiesu.deliberation import participants, voting
@@ -31,6 +32,7 @@ from jiesu.deliberation.views import pseudonym, summary, view
 from jiesu.deps import DB, ClockDep, CurrentActor, write
 from jiesu.errors import BadInput, error_responses
 
+Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 router = APIRouter(prefix="/public/consultations", tags=["deliberation"])
 ERRORS = error_responses(
     {
@@ -63,7 +65,7 @@ async def list_public(db: DB, clock: ClockDep) -> list[ConsultationSummary]:
 
 
 @router.get("/{consultation_id}", response_model=ConsultationOut, responses=ERRORS)
-async def read(consultation_id: int, db: DB, clock: ClockDep) -> ConsultationOut:
+async def read(consultation_id: Id, db: DB, clock: ClockDep) -> ConsultationOut:
     now = clock.now()
     return await db.run_sync(
         lambda s: view(s, get_consultation(s, consultation_id), now, public=True)
@@ -72,7 +74,7 @@ async def read(consultation_id: int, db: DB, clock: ClockDep) -> ConsultationOut
 
 @router.post("/{consultation_id}/codes", status_code=202, response_model=CodeSent, responses=ERRORS)
 async def send_code(
-    consultation_id: int, body: CodeIn, request: Request, db: DB, clock: ClockDep
+    consultation_id: Id, body: CodeIn, request: Request, db: DB, clock: ClockDep
 ) -> CodeSent:
     """Send a one-time code to the phone you call from."""
     now, sender, secret = clock.now(), code_sender(request), _secret(request)
@@ -99,7 +101,7 @@ def _pass_out(s: Session, p: Participant, secret: str, now: datetime) -> PassOut
 
 @router.post("/{consultation_id}/passes", status_code=201, response_model=PassOut, responses=ERRORS)
 async def verify(
-    consultation_id: int, body: PassIn, request: Request, db: DB, clock: ClockDep
+    consultation_id: Id, body: PassIn, request: Request, db: DB, clock: ClockDep
 ) -> PassOut:
     """Prove who you are: the phone and the code sent to it, or a ticket and the code of its
     private tracking link."""
@@ -134,14 +136,16 @@ async def verify(
     responses={401: {"description": "not signed in"}, **ERRORS},
 )
 async def verify_account(
-    consultation_id: int, request: Request, db: DB, actor: CurrentActor, clock: ClockDep
+    consultation_id: Id, request: Request, db: DB, actor: CurrentActor, clock: ClockDep
 ) -> PassOut:
     """Take part as the signed-in citizen."""
     now, secret = clock.now(), _secret(request)
 
     def work(s: Session) -> PassOut:
         c = get_consultation(s, consultation_id)
-        p = participants.by_account(s, c, user_id=actor.user_id or 0, role=actor.role)
+        p = participants.by_account(
+            s, c, user_id=actor.user_id or 0, role=actor.role, secret=secret
+        )
         return _pass_out(s, p, secret, now)
 
     return await db.run_sync(work)
@@ -151,7 +155,7 @@ async def verify_account(
     "/{consultation_id}/votes", status_code=201, response_model=ResultsOut, responses=ERRORS
 )
 async def cast(
-    consultation_id: int, body: VoteIn, request: Request, db: DB, clock: ClockDep
+    consultation_id: Id, body: VoteIn, request: Request, db: DB, clock: ClockDep
 ) -> ResultsOut:
     """One vote each; a second one is refused (409) and nothing is counted twice."""
     now = clock.now()
@@ -169,7 +173,7 @@ async def cast(
     "/{consultation_id}/proposals", status_code=201, response_model=OptionOut, responses=ERRORS
 )
 async def propose(
-    consultation_id: int, body: ProposalIn, request: Request, db: DB, clock: ClockDep
+    consultation_id: Id, body: ProposalIn, request: Request, db: DB, clock: ClockDep
 ) -> OptionOut:
     now = clock.now()
     p = participant(request, body.pass_, consultation_id, now)
@@ -186,7 +190,7 @@ async def propose(
     "/{consultation_id}/comments", status_code=201, response_model=CommentOut, responses=ERRORS
 )
 async def comment(
-    consultation_id: int, body: CommentIn, request: Request, db: DB, clock: ClockDep
+    consultation_id: Id, body: CommentIn, request: Request, db: DB, clock: ClockDep
 ) -> CommentOut:
     now = clock.now()
     p = participant(request, body.pass_, consultation_id, now)

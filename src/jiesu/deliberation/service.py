@@ -30,6 +30,7 @@ from jiesu.deliberation.models import (
 )
 from jiesu.errors import BadInput, Conflict, Forbidden, NotFound
 from jiesu.people.service import Actor
+from jiesu.privacy.keys import active_keyring
 
 log = structlog.get_logger(__name__)
 MANAGERS = ("supervisor", "admin")
@@ -161,6 +162,7 @@ def open_consultation(session: Session, o: Opening, *, actor: Actor, now: dateti
         area=area,
         category=category,
         methods=list(dict.fromkeys(o.methods)),
+        key_id=active_keyring().newest.kid,
         background=background,
         opens_at=opens,
         closes_at=opens + timedelta(days=o.days),

@@ -102,7 +102,7 @@ def demo(
         # The analysis desks open on data: warehouse, early warnings and the due reports.
         made = produce_due(session, s.data_dir, now=utcnow())
         open_warnings = len(list_warnings(session))
-        consultations = seed_consultations(session, now=utcnow())
+        consultations = seed_consultations(session, now=utcnow(), secret=s.secret_key)
     console.print(
         f"analysis: {open_warnings} open early warning(s); reports written: "
         + (", ".join(f"{p.kind} {p.label}" for p in made) or "none due")

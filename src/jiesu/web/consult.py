@@ -212,10 +212,11 @@ async def verify_account(
         return RedirectResponse(f"/login?next=/consult/{cid}", status_code=303)
     if not csrf_ok(request, values.get("csrf")):
         raise Forbidden("this form has expired or came from another site; reload the page")
-    uid, role = who.user_id, who.role
+    uid, role, secret = who.user_id, who.role, _secret(request)
 
     def work(s: Session) -> Participant:
-        return participants.by_account(s, get_consultation(s, cid), user_id=uid, role=role)
+        c = get_consultation(s, cid)
+        return participants.by_account(s, c, user_id=uid, role=role, secret=secret)
 
     try:
         p = await db.run_sync(work)

@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("area_id", sa.Integer(), nullable=False),
         sa.Column("category_id", sa.Integer(), nullable=True),
         sa.Column("methods", sa.JSON(), nullable=False),
+        sa.Column("key_id", sa.String(length=16), nullable=False),
         sa.Column("background", sa.JSON(), nullable=False),
         sa.Column("opens_at", jiesu.db.base.UTCDateTime(), nullable=False),
         sa.Column("closes_at", jiesu.db.base.UTCDateTime(), nullable=False),
