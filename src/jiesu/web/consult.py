@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -54,7 +55,7 @@ def _form_key(request: Request, token: str) -> str:
     ).hexdigest()[:32]
 
 
-def _participant(request: Request, cid: int, now: Any) -> tuple[Participant, str] | None:
+def _participant(request: Request, cid: int, now: datetime) -> tuple[Participant, str] | None:
     token = request.cookies.get(_cookie(cid))
     if not token:
         return None
@@ -95,7 +96,7 @@ async def consult_rules(request: Request, who: MaybeActor) -> HTMLResponse:
 async def _page(
     request: Request,
     db: DB,
-    now: Any,
+    now: datetime,
     cid: int,
     *,
     errors: FormErrors | None = None,
@@ -137,7 +138,7 @@ async def consult_page(
     return await _page(request, db, clock.now(), _cid(raw))
 
 
-async def _refused(request: Request, db: DB, now: Any, cid: int, exc: JiesuError,
+async def _refused(request: Request, db: DB, now: datetime, cid: int, exc: JiesuError,
                    values: dict[str, str], **kw: Any) -> HTMLResponse:  # fmt: skip
     if exc.status_code in (401, 404):
         raise exc
@@ -147,7 +148,7 @@ async def _refused(request: Request, db: DB, now: Any, cid: int, exc: JiesuError
                        status_code=exc.status_code, **kw)  # fmt: skip
 
 
-def _with_pass(request: Request, cid: int, p: Participant, now: Any, to: str) -> Response:
+def _with_pass(request: Request, cid: int, p: Participant, now: datetime, to: str) -> Response:
     token = participants.issue_pass(p, secret=_secret(request), now=now)
     resp = RedirectResponse(to, status_code=303)
     resp.set_cookie(
