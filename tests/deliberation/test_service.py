@@ -281,3 +281,66 @@ def test_the_unique_constraint_refuses_a_second_vote_row(
         with pytest.raises(IntegrityError):
             other.commit()
     assert voting.results(session, c)["votes"] == 1
+
+
+def test_subjects_bring_their_place_category_and_evidence(
+    session: Session, world: World, clock: FixedClock
+) -> None:
+    from jiesu.analytics.models import EarlyWarning, MonthlyTopic
+    from jiesu.city.service import find_area, find_category
+
+    now = clock.now()
+    area, cat = find_area(session, "110101001"), find_category(session, "0101")
+    topic = MonthlyTopic(month="2026-10", category=cat, area=area, title="市政管理", score=0.8,
+                         evidence={}, adopted_at=now, adopted_by="sup")  # fmt: skip
+    warning = EarlyWarning(key="k", kind="surge_week", category=cat, area=area,
+                           first_day=now.date(), last_day=now.date(), observed=9, expected=2.0,
+                           reason_zh="近7天 9 件", reason_en="9 in 7 days", details={},
+                           created_at=now)  # fmt: skip
+    session.add_all([topic, warning])
+    session.flush()
+    sup = world.actor("sup")
+    for subject, ref, key in (
+        ("monthly_topic", topic.id, "topic"),
+        ("early_warning", warning.id, "warning"),
+    ):
+        c = service.open_consultation(
+            session, opening(subject=subject, subject_ref=str(ref), area=None, category=None),
+            actor=sup, now=now,
+        )  # fmt: skip
+        assert c.area.code == "110101001" and c.category is not None and c.category.code == "0101"
+        assert key in c.background["evidence"]
+    # A hot issue is named by one of its tickets; its requests are the samples.
+    phones = [f"1370000{i:04d}" for i in range(6)]
+    for i, phone in enumerate(phones):
+        make_request(session, world, now - timedelta(hours=2 + i), contact={"phone": phone},
+                     text="东华门大街12号工地夜里施工噪音很大，影响休息")  # fmt: skip
+    from jiesu.analytics.hot import hot_issues
+
+    groups = hot_issues(session, end=now)["groups"]
+    assert groups, "the planted requests form a hot issue"
+    ticket = str(groups[0]["ids"][0])
+    c = service.open_consultation(
+        session, opening(subject="hot_issue", subject_ref=ticket, area="110101001"), actor=sup,
+        now=now,
+    )  # fmt: skip
+    assert c.background["evidence"]["size"] == groups[0]["size"]
+    assert all("工地" in s["text"] for s in c.background["samples"])
+    with pytest.raises(BadInput) as err:
+        service.open_consultation(session, opening(subject="hot_issue", subject_ref="nope"),
+                                  actor=sup, now=now)  # fmt: skip
+    assert err.value.fields[0]["field"] == "subject_ref"
+
+
+def test_a_district_supervisor_opens_only_in_the_district(
+    session: Session, world: World, clock: FixedClock
+) -> None:
+    from jiesu.city.service import find_area
+    from jiesu.people.service import Actor
+
+    sup = world.users["sup"]
+    sup.area = find_area(session, "110102")
+    session.flush()
+    with pytest.raises(Forbidden) as err:
+        service.open_consultation(session, opening(), actor=Actor.of(sup), now=clock.now())
+    assert err.value.fields[0]["field"] == "area"

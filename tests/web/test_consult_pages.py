@@ -116,3 +116,10 @@ def test_the_rules_and_list_are_public(browser: Callable[[str | None], Any]) -> 
     assert browser("analyst").client.get("/desk/consult").status_code == 200
     refused = browser("h1").client.get("/desk/consult")
     assert refused.status_code == 403
+
+
+def test_the_open_form_starts_from_its_subject(browser: Callable[[str | None], Any]) -> None:
+    page = browser("sup").client.get("/desk/consult?subject=early_warning&subject_ref=7&title=供暖")
+    assert 'value="7"' in page.text and 'value="供暖"' in page.text
+    assert '<option value="early_warning" selected>' in page.text
+    assert 'name="method_phone" value="1" checked' in page.text

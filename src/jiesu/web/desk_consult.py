@@ -27,6 +27,7 @@ from jiesu.web.render import render
 from jiesu.web.session import WebActor, need
 
 router = APIRouter(include_in_schema=False)
+PREFILL = ("subject", "subject_ref", "title", "area", "category")
 SUBJECT_NAMES = {
     "community": ("社区事务", "community matter"),
     "hot_issue": ("热点问题", "hot issue"),
@@ -64,13 +65,15 @@ async def _list_page(request: Request, db: DB, actor: Actor, now: datetime,
     data = await db.run_sync(work)
     return render(request, "staff/consult_list.html", status_code=status_code, **data,
                   phases=PHASES, subjects=SUBJECT_NAMES, errors=errors or FormErrors(),
-                  values=values or {"options": "\n".join(["", ""])})  # fmt: skip
+                  values=values or {"options": "\n"})  # fmt: skip
 
 
 @router.get("/desk/consult", response_class=HTMLResponse)
 async def consult_desk(request: Request, db: DB, actor: WebActor, clock: ClockDep) -> HTMLResponse:
     need(actor, *service.READERS)
-    return await _list_page(request, db, actor, clock.now())
+    # Linked from a hot issue, a monthly topic or a warning: the form starts from it.
+    asked = {k: v[:200] for k, v in request.query_params.items() if k in PREFILL}
+    return await _list_page(request, db, actor, clock.now(), values={"options": "\n", **asked})
 
 
 def _opening(values: dict[str, str]) -> service.Opening:
