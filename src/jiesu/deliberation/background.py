@@ -59,7 +59,9 @@ def compute_background(
     for at in times:
         i = int((at - start).total_seconds() // (7 * 86400))
         weeks[min(max(i, 0), WEEKS - 1)] += 1
-    q = select(R.ticket, R.text, R.received_at).where(*where)
+    q = select(R.ticket, R.text, R.received_at).where(
+        R.received_at >= start, R.received_at < now, *where
+    )
     if tickets:
         q = select(R.ticket, R.text, R.received_at).where(R.ticket.in_(tickets[:200]))
     rows = session.execute(q.order_by(R.received_at.desc()).limit(SAMPLES)).all()

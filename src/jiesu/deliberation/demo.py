@@ -105,10 +105,10 @@ def seed_consultations(
                    decision=f"采纳“{top['label']}”，由街道牵头落实，每月公开进度。",
                    reasons=f"{top['votes']} 票居首；与近三个月诉求集中的问题一致。",
                    option_id=top["option_id"])  # fmt: skip
+    task = f"{district.name}{cat.name}：{top['label']}，每月向居民公开进度。"
     followup.create_work_order(
-        session, decided, text=f"落实议事决定：{top['label']}（{cat.name}）。", actor=sup,
-        now=closed_at + timedelta(hours=3), synthetic=True,
-    )  # fmt: skip
+        session, decided, text=task, actor=sup, now=closed_at + timedelta(hours=3), synthetic=True
+    )
     within = select(Area.id).where(Area.path.startswith(district.path, autoescape=True))
     cats = select(Category.id).where(Category.path.startswith(cat.path, autoescape=True))
     for req in session.scalars(
