@@ -166,3 +166,19 @@ def test_moderation_shows_the_reason_in_public(api: Api, session: Session) -> No
         ).status_code
         == 403
     )
+
+
+def test_one_address_cannot_text_many_phones(api: Api) -> None:
+    c = _open(api)
+    url = f"/api/v1/public/consultations/{c['id']}/codes"
+    codes = [api.client.post(url, json={"phone": f"1360000{i:04d}"}).status_code for i in range(6)]
+    assert codes == [202] * 5 + [429]
+    r = api.client.post(url, json={"phone": "13600009999"})
+    assert (
+        r.json()["error"]["fields"][0]["field"] == "phone" and r.json()["error"]["retry_after"] >= 1
+    )
+    # And one phone gets at most three codes an hour, from wherever it is asked.
+    app = api.client.app
+    app.state.consult_code_limits = None  # type: ignore[attr-defined]
+    same = [api.client.post(url, json={"phone": INSIDE}).status_code for _ in range(4)]
+    assert same == [202, 202, 202, 409]

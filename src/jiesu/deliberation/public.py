@@ -26,11 +26,12 @@ from jiesu.deliberation.schemas import (
     ResultsOut,
     VoteIn,
 )
-from jiesu.deliberation.sender import CodeSender, OutboxSender
+from jiesu.deliberation.sender import CodeSender, OutboxSender, check_address
 from jiesu.deliberation.service import get_consultation, list_consultations
 from jiesu.deliberation.views import pseudonym, summary, view
 from jiesu.deps import DB, ClockDep, CurrentActor, write
 from jiesu.errors import BadInput, error_responses
+from jiesu.intake.open311.limits import RateLimiter
 
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 router = APIRouter(prefix="/public/consultations", tags=["deliberation"])
@@ -47,6 +48,15 @@ ERRORS = error_responses(
 def code_sender(request: Request) -> CodeSender:
     """The installation's sender; the outbox until an SMS gateway is configured."""
     return getattr(request.app.state, "code_sender", None) or OutboxSender()
+
+
+def limit_codes(request: Request) -> None:
+    """Refuse (429) an address that asks for too many codes (JIESU_CONSULT_CODES_PER_MINUTE)."""
+    state = request.app.state
+    if getattr(state, "consult_code_limits", None) is None:
+        state.consult_code_limits = RateLimiter()
+    address = request.client.host if request.client else "unknown"
+    check_address(state.consult_code_limits, address, state.settings.consult_codes_per_minute)
 
 
 def _secret(request: Request) -> str:
@@ -72,11 +82,17 @@ async def read(consultation_id: Id, db: DB, clock: ClockDep) -> ConsultationOut:
     )
 
 
-@router.post("/{consultation_id}/codes", status_code=202, response_model=CodeSent, responses=ERRORS)
+@router.post(
+    "/{consultation_id}/codes",
+    status_code=202,
+    response_model=CodeSent,
+    responses={**ERRORS, **error_responses({429: "too many codes from this address"})},
+)
 async def send_code(
     consultation_id: Id, body: CodeIn, request: Request, db: DB, clock: ClockDep
 ) -> CodeSent:
     """Send a one-time code to the phone you call from."""
+    limit_codes(request)
     now, sender, secret = clock.now(), code_sender(request), _secret(request)
 
     def work(s: Session) -> CodeSent:

@@ -4,6 +4,7 @@ without touching verification; until then the outbox sender keeps each message i
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Protocol
 
@@ -12,6 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jiesu.deliberation.models import OutboxMessage
+from jiesu.errors import JiesuError
+from jiesu.intake.open311.limits import RateLimiter
 
 log = structlog.get_logger(__name__)
 
@@ -34,6 +37,26 @@ class OutboxSender:
             )
         )
         log.info("deliberation.code.queued", purpose=purpose)  # never the number or the code
+
+
+class TooManyCodes(JiesuError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"too many codes asked for from this address: retry after {retry_after} second(s)",
+            fields=[{"field": "phone", "problem": "too many codes from this address"}],
+            retry_after=retry_after,
+        )
+
+
+def check_address(limiter: RateLimiter, address: str, per_minute: int) -> None:
+    """Each address asks for so many codes a minute: texts cost the city money and reach
+    people who did not ask, so one place cannot send them to many phones."""
+    wait = limiter.take(f"consult-code:{address}", per_minute)
+    if wait is not None:
+        raise TooManyCodes(max(1, math.ceil(wait)))
 
 
 def outbox(session: Session, *, limit: int = 20) -> list[OutboxMessage]:

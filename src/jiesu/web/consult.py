@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from jiesu.deliberation import participants, voting
 from jiesu.deliberation.followup import STAGE_NAMES
 from jiesu.deliberation.participants import Participant
-from jiesu.deliberation.public import code_sender
+from jiesu.deliberation.public import code_sender, limit_codes
 from jiesu.deliberation.service import get_consultation, list_consultations
 from jiesu.deliberation.views import summary, view
 from jiesu.deps import DB, ClockDep, write
@@ -173,6 +173,7 @@ async def send_code(request: Request, raw: str, db: DB, clock: ClockDep) -> Resp
                                sender=sender, secret=secret, now=now)  # fmt: skip
 
     try:
+        limit_codes(request)
         await write(db, work)
     except JiesuError as exc:
         return await _refused(request, db, now, cid, exc, values)
