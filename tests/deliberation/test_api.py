@@ -182,3 +182,27 @@ def test_one_address_cannot_text_many_phones(api: Api) -> None:
     app.state.consult_code_limits = None  # type: ignore[attr-defined]
     same = [api.client.post(url, json={"phone": INSIDE}).status_code for _ in range(4)]
     assert same == [202, 202, 202, 409]
+
+
+def test_a_survey_over_the_api(api: Api, session: Session) -> None:
+    qs = [
+        {"text": "几点停工？", "options": ["20点", "22点"]},
+        {"text": "设监测点？", "options": ["要", "不要"]},
+    ]
+    c = _open(api, kind="survey", options=[], questions=qs)
+    assert c["questions"] == ["几点停工？", "设监测点？"]
+    token = _pass(api, session, c["id"]).json()["pass"]
+    url = f"/api/v1/public/consultations/{c['id']}/votes"
+    r = api.client.post(url, json={"pass": token, "option_id": c["options"][0]["id"]})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "answers"
+    answers = [c["options"][1]["id"], c["options"][2]["id"]]
+    r = api.client.post(url, json={"pass": token, "answers": answers})
+    assert r.status_code == 201 and r.json()["votes"] == 1, r.text
+    assert api.client.post(url, json={"pass": token, "answers": answers}).status_code == 409
+    one = [{"text": "q", "options": ["a"]}]
+    body = {**POLL, "kind": "survey", "options": [], "questions": one}
+    bad = api.post("/api/v1/consultations", who="sup", json=body)
+    assert (
+        bad.status_code == 422
+        and bad.json()["error"]["fields"][0]["field"] == "questions.1.options"
+    )

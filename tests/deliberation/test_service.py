@@ -344,3 +344,59 @@ def test_a_district_supervisor_opens_only_in_the_district(
     with pytest.raises(Forbidden) as err:
         service.open_consultation(session, opening(), actor=Actor.of(sup), now=clock.now())
     assert err.value.fields[0]["field"] == "area"
+
+
+SURVEY = [
+    ("施工该在几点前停止？", ["20点", "22点"]),
+    ("要不要设噪音监测点？", ["要", "不要", "无所谓"]),
+]
+
+
+def test_a_short_survey_takes_one_ballot_each(
+    session: Session, world: World, clock: FixedClock
+) -> None:
+    for questions, field in (
+        ([], "questions"),
+        ([("只有一个选项？", ["是"])], "questions.1.options"),
+        ([(" ", ["甲", "乙"])], "questions.1"),
+    ):
+        with pytest.raises(BadInput) as err:
+            o = opening(kind="survey", options=[], questions=questions)
+            service.open_consultation(session, o, actor=world.actor("sup"), now=clock.now())
+        assert err.value.fields[0]["field"] == field
+    with pytest.raises(BadInput) as mixed:
+        service.open_consultation(session, opening(kind="survey", questions=SURVEY),
+                                  actor=world.actor("sup"), now=clock.now())  # fmt: skip
+    assert mixed.value.fields[0]["field"] == "options"
+    cid = open_one(session, world, clock, kind="survey", options=[], questions=SURVEY)
+    c = service.get_consultation(session, cid)
+    assert c.questions == [q for q, _ in SURVEY] and [o.question for o in c.options] == [
+        0,
+        0,
+        1,
+        1,
+        1,
+    ]
+    p = by_phone(session, c, INSIDE, clock)
+    assert isinstance(p, participants.Participant)
+    first, second = c.options[1].id, c.options[2].id
+    with pytest.raises(BadInput) as partial:
+        voting.answer(session, c, p, option_ids=[first], now=clock.now())
+    assert partial.value.fields[0] == {"field": "answers", "problem": "answer question(s) 2"}
+    with pytest.raises(BadInput):
+        voting.answer(session, c, p, option_ids=[first, c.options[0].id, second], now=clock.now())
+    with pytest.raises(BadInput) as poll_way:
+        voting.vote(session, c, p, option_id=first, now=clock.now())
+    assert poll_way.value.fields[0]["field"] == "answers"
+    voting.answer(session, c, p, option_ids=[first, second], now=clock.now())
+    with pytest.raises(Conflict):
+        voting.answer(session, c, p, option_ids=[first, second], now=clock.now())
+    r = voting.results(session, c)
+    assert r["votes"] == 1 and r["by_method"] == {"phone": 1}
+    assert [(o["question"], o["votes"]) for o in r["options"]] == [
+        (0, 0),
+        (0, 1),
+        (1, 1),
+        (1, 0),
+        (1, 0),
+    ]

@@ -123,3 +123,41 @@ def test_the_open_form_starts_from_its_subject(browser: Callable[[str | None], A
     assert 'value="7"' in page.text and 'value="供暖"' in page.text
     assert '<option value="early_warning" selected>' in page.text
     assert 'name="method_phone" value="1" checked' in page.text
+
+
+def test_a_survey_on_the_pages(
+    browser: Callable[[str | None], Any], web_world: World, session: Session, clock: FixedClock
+) -> None:
+    plant_callers(session, web_world, clock)
+    session.commit()
+    sup = browser("sup")
+    form = {
+        **FORM,
+        "kind": "survey",
+        "options": "",
+        "questions": "几点停工？\n- 20点\n- 22点\n设监测点？\n- 要\n- 不要",
+    }
+    r: Any = sup.post_form("/desk/consult", form, "/desk/consult")
+    assert r.status_code == 303, r.text
+    cid = int(r.headers["location"].split("/")[3].split("?")[0])
+    citizen = browser(None)
+    citizen.client.post(f"/consult/{cid}/code", data={"phone": INSIDE})
+    code = code_from_outbox(session)
+    citizen.client.post(
+        f"/consult/{cid}/verify", data={"method": "phone", "phone": INSIDE, "code": code}
+    )
+    page = citizen.client.get(f"/consult/{cid}").text
+    q0 = re.findall(r'name="q0" value="(\d+)"', page)
+    q1 = re.findall(r'name="q1" value="(\d+)"', page)
+    assert len(q0) == 2 and len(q1) == 2
+    key = _form_key(page)
+    half = citizen.client.post(f"/consult/{cid}/vote", data={"form_key": key, "q0": q0[1]})
+    assert half.status_code == 422 and "answer question(s) 2" in half.text
+    done = citizen.client.post(
+        f"/consult/{cid}/vote",
+        data={"form_key": key, "q0": q0[1], "q1": q1[0]},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    page = citizen.client.get(f"/consult/{cid}").text
+    assert "已投票 1 人" in page and page.count('class="survey-question"') == 2

@@ -29,12 +29,20 @@ def _actor(session: Session, username: str) -> Actor:
     return Actor.of(user)
 
 
+def _survey(text: str) -> tuple[str, list[str]]:
+    question, *options = text.split("|")
+    return question, options
+
+
 @app.command("open")
 def open_cmd(
     title: str = typer.Option(..., "--title"),
     question: str = typer.Option(..., "--question"),
     option: list[str] = typer.Option([], "--option", help="an option (repeat; a poll needs 2+)"),
-    kind: str = typer.Option("poll", "--kind", help="poll | proposals"),
+    kind: str = typer.Option("poll", "--kind", help="poll | proposals | survey"),
+    survey_question: list[str] = typer.Option(
+        [], "--survey-question", help='a survey question: "question|option|option…" (repeat)'
+    ),
     subject: str = typer.Option(
         "community", "--subject", help="hot_issue | monthly_topic | early_warning | community"
     ),
@@ -51,7 +59,8 @@ def open_cmd(
     with unit_of_work() as session:
         o = service.Opening(title=title, question=question, kind=kind, subject=subject,
                             subject_ref=ref, area=area, category=category, options=option,
-                            methods=method, days=days)  # fmt: skip
+                            methods=method, days=days,
+                            questions=[_survey(q) for q in survey_question])  # fmt: skip
         c = service.open_consultation(session, o, actor=_actor(session, by), now=utcnow())
         bg = c.background
         console.print(
@@ -130,11 +139,12 @@ def results_cmd(
         console.print_json(v.model_dump_json())
         return
     console.print(f"[bold]{v.title}[/] — {v.area.name} — {v.phase} — {v.results.votes} vote(s)")
-    table = Table("option", "label", "votes", "share")
+    table = Table("option", "question", "label", "votes", "share")
     for o in v.results.options:
         label = o.label if o.label is not None else f"hidden: {o.hidden_reason}"
         share = f"{o.share:.1%}" if o.share is not None else "—"
-        table.add_row(str(o.option_id), label, str(o.votes), share)
+        asked = v.questions[o.question] if v.questions else ""
+        table.add_row(str(o.option_id), asked, label, str(o.votes), share)
     console.print(table)
     if v.decision:
         console.print(f"decision: {v.decision.text} (option {v.decision.option_id}); "

@@ -65,7 +65,11 @@ async def open_one(
     now = clock.now()
 
     def work(s: Session) -> ConsultationOut:
-        c = service.open_consultation(s, service.Opening(**body.model_dump()), actor=actor, now=now)
+        fields = body.model_dump(exclude={"questions"})
+        asked = [(q.text, q.options) for q in body.questions]
+        c = service.open_consultation(
+            s, service.Opening(**fields, questions=asked), actor=actor, now=now
+        )
         return view(s, c, now, public=False)
 
     return await write(db, work)

@@ -21,7 +21,7 @@ from jiesu.db.base import Base
 from jiesu.privacy.columns import Encrypted
 from jiesu.workflow.models import ServiceRequest
 
-KINDS = ("poll", "proposals")
+KINDS = ("poll", "proposals", "survey")
 SUBJECTS = ("hot_issue", "monthly_topic", "early_warning", "community")
 METHODS = ("phone", "ticket", "account")
 
@@ -34,12 +34,15 @@ class Consultation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     question: Mapped[str] = mapped_column(Text)
-    kind: Mapped[str] = mapped_column(String(16))  # poll | proposals
+    kind: Mapped[str] = mapped_column(String(16))  # poll | proposals | survey
     subject: Mapped[str] = mapped_column(String(16))  # what it is about (SUBJECTS)
     subject_ref: Mapped[str] = mapped_column(String(100), default="")
     area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
     methods: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # A survey's questions, in order (an option's ``question`` is its index); a poll or a
+    # call for proposals asks only ``question`` and has none here.
+    questions: Mapped[list[str]] = mapped_column(JSON, default=list)
     # The data key whose blind-index key makes this consultation's participant keys: fixed
     # when it opens, so that a key added during the consultation does not let anyone vote twice.
     key_id: Mapped[str] = mapped_column(String(16), default="")
@@ -74,6 +77,7 @@ class ConsultationOption(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id"), index=True)
+    question: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     label: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
     author_key: Mapped[str | None] = mapped_column(String(64))
@@ -102,18 +106,21 @@ class ConsultationComment(Base):
 
 
 class ConsultationVote(Base):
-    """One person, one vote: the unique constraint refuses a second one even when two
-    arrive at the same instant."""
+    """One person, one vote (in a survey: one answer to each question): the unique constraint
+    refuses a second one even when two arrive at the same instant."""
 
     __tablename__ = "consultation_votes"
     __table_args__ = (
-        UniqueConstraint("consultation_id", "participant_key", name="uq_consultation_votes_once"),
+        UniqueConstraint(
+            "consultation_id", "participant_key", "question", name="uq_consultation_votes_once"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id"), index=True)
     option_id: Mapped[int] = mapped_column(ForeignKey("consultation_options.id"))
     participant_key: Mapped[str] = mapped_column(String(64))
+    question: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     method: Mapped[str] = mapped_column(String(16))
     cast_at: Mapped[datetime]
 

@@ -173,13 +173,20 @@ async def verify_account(
 async def cast(
     consultation_id: Id, body: VoteIn, request: Request, db: DB, clock: ClockDep
 ) -> ResultsOut:
-    """One vote each; a second one is refused (409) and nothing is counted twice."""
+    """One vote (a survey: one ballot) each; a second is refused (409), nothing counted twice."""
     now = clock.now()
     p = participant(request, body.pass_, consultation_id, now)
 
     def work(s: Session) -> ResultsOut:
         c = get_consultation(s, consultation_id)
-        voting.vote(s, c, p, option_id=body.option_id, now=now)
+        if c.kind == "survey":
+            if not body.answers:
+                raise BadInput("answers", "a survey is answered with one option id per question")
+            voting.answer(s, c, p, option_ids=body.answers, now=now)
+        elif body.option_id is None:
+            raise BadInput("option_id", "choose an option")
+        else:
+            voting.vote(s, c, p, option_id=body.option_id, now=now)
         return ResultsOut(**voting.results(s, c))
 
     return await write(db, work)
@@ -197,7 +204,8 @@ async def propose(
     def work(s: Session) -> OptionOut:
         c = get_consultation(s, consultation_id)
         o = voting.propose(s, c, p, label=body.label, body=body.body, now=now)
-        return OptionOut(id=o.id, label=o.label, body=o.body, proposal=True, hidden_reason=None)
+        return OptionOut(id=o.id, question=0, label=o.label, body=o.body, proposal=True,
+                         hidden_reason=None)  # fmt: skip
 
     return await write(db, work)
 

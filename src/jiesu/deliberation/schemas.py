@@ -4,7 +4,7 @@ a participant sends, and the one view of a consultation that pages, API and CLI 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,15 +17,23 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class QuestionIn(_In):
+    text: str = Field(..., min_length=1, max_length=500)
+    options: list[str] = Field(..., max_length=20)
+
+
 class ConsultationIn(_In):
     title: str = Text200
     question: str = Field(..., min_length=1, max_length=5000)
-    kind: Literal["poll", "proposals"] = "poll"
+    kind: Literal["poll", "proposals", "survey"] = "poll"
     subject: Literal["hot_issue", "monthly_topic", "early_warning", "community"] = "community"
     subject_ref: str = Field("", max_length=100, description="topic id, warning id or a ticket")
     area: str | None = Field(None, max_length=64, description="area code; none: the city")
     category: str | None = Field(None, max_length=64)
     options: list[str] = Field(default_factory=list, max_length=20)
+    questions: list[QuestionIn] = Field(
+        default_factory=list, max_length=10, description="a survey's questions"
+    )
     methods: list[Method] = Field(
         default_factory=lambda: list(ALL_METHODS), min_length=1, max_length=3
     )
@@ -67,8 +75,12 @@ class PassIn(_In):
 
 
 class VoteIn(_In):
+    """A poll's or proposals' vote (``option_id``), or a survey's ballot (``answers``: one
+    option id for each question)."""
+
     pass_: str = Field(..., alias="pass", min_length=1, max_length=300)
-    option_id: int = Field(..., ge=1, le=2**31 - 1)
+    option_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    answers: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] | None = Field(None, max_length=10)
 
 
 class ProposalIn(_In):
@@ -95,6 +107,7 @@ class PassOut(BaseModel):
 
 class OptionOut(BaseModel):
     id: int
+    question: int = Field(description="a survey's question (index into questions); else 0")
     label: str | None = Field(description="null when hidden: see hidden_reason")
     body: str | None
     proposal: bool
@@ -112,6 +125,7 @@ class CommentOut(BaseModel):
 
 class OptionCount(BaseModel):
     option_id: int
+    question: int
     label: str | None
     hidden_reason: str | None
     proposal: bool
@@ -120,7 +134,7 @@ class OptionCount(BaseModel):
 
 
 class ResultsOut(BaseModel):
-    votes: int = Field(description="turnout: votes cast, one per verified participant")
+    votes: int = Field(description="turnout: people who voted (a survey: ballots), one each")
     by_method: dict[str, int]
     options: list[OptionCount]
 
@@ -172,6 +186,7 @@ class ConsultationSummary(BaseModel):
 
 class ConsultationOut(ConsultationSummary):
     question: str
+    questions: list[str]
     subject_ref: str
     category: str | None
     methods: list[str]

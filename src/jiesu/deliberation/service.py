@@ -37,6 +37,7 @@ MANAGERS = ("supervisor", "admin")
 READERS = ("supervisor", "analyst", "admin")
 MAX_DAYS = 90
 MAX_OPTIONS = 20
+MAX_QUESTIONS = 10
 
 
 @dataclass
@@ -51,6 +52,8 @@ class Opening:
     area: str | None = None
     category: str | None = None
     options: list[str] = field(default_factory=list)
+    # A survey: each question with its options (at least two each).
+    questions: list[tuple[str, list[str]]] = field(default_factory=list)
     methods: list[str] = field(default_factory=lambda: list(METHODS))
     opens_at: datetime | None = None
     days: int = 14
@@ -108,7 +111,34 @@ def _subject(
     raise BadInput("subject_ref", f"{ref!r} is not a ticket of this week's hot issues")
 
 
-def _check(o: Opening) -> tuple[str, str, list[str]]:
+def _check_options(options: list[str], field: str, kind: str) -> list[str]:
+    options = [x.strip() for x in options if x.strip()]
+    if kind != "proposals" and len(options) < 2:
+        raise BadInput(field, f"a {kind} needs at least two options; {len(options)} given")
+    if len(options) > MAX_OPTIONS or len(set(options)) != len(options):
+        raise BadInput(field, f"at most {MAX_OPTIONS} options, each different")
+    if any(len(x) > 200 for x in options):
+        raise BadInput(field, "an option is at most 200 characters")
+    return options
+
+
+def _check_questions(o: Opening) -> list[tuple[str, list[str]]]:
+    """A survey's questions, each with at least two options; a poll's or proposals' none."""
+    if o.kind != "survey":
+        if o.questions:
+            raise BadInput("questions", "only a survey has several questions")
+        return []
+    if not 1 <= len(o.questions) <= MAX_QUESTIONS:
+        raise BadInput("questions", f"a survey asks 1 to {MAX_QUESTIONS} questions")
+    out = []
+    for i, (text, options) in enumerate(o.questions, start=1):
+        if not text.strip() or len(text.strip()) > 500:
+            raise BadInput(f"questions.{i}", "write the question (at most 500 characters)")
+        out.append((text.strip(), _check_options(options, f"questions.{i}.options", "question")))
+    return out
+
+
+def _check(o: Opening) -> tuple[str, str, list[tuple[int, str]], list[str]]:
     title, question = o.title.strip(), o.question.strip()
     if not title:
         raise BadInput("title", "give the consultation a title")
@@ -118,23 +148,23 @@ def _check(o: Opening) -> tuple[str, str, list[str]]:
         raise BadInput("kind", f"{o.kind!r} is not a kind; use {' or '.join(KINDS)}")
     if o.subject not in SUBJECTS:
         raise BadInput("subject", f"{o.subject!r} is not a subject; use {', '.join(SUBJECTS)}")
-    options = [x.strip() for x in o.options if x.strip()]
-    if o.kind == "poll" and len(options) < 2:
-        raise BadInput("options", f"a poll needs at least two options; {len(options)} given")
-    if len(options) > MAX_OPTIONS or len(set(options)) != len(options):
-        raise BadInput("options", f"at most {MAX_OPTIONS} options, each different")
-    if any(len(x) > 200 for x in options):
-        raise BadInput("options", "an option is at most 200 characters")
+    questions = _check_questions(o)
+    if o.kind == "survey":
+        if any(x.strip() for x in o.options):
+            raise BadInput("options", "a survey's options belong to its questions")
+        options = [(i, label) for i, (_, labels) in enumerate(questions) for label in labels]
+    else:
+        options = [(0, label) for label in _check_options(o.options, "options", o.kind)]
     if not o.methods or any(m not in METHODS for m in o.methods):
         raise BadInput("methods", f"choose among {', '.join(METHODS)}")
     if not 1 <= o.days <= MAX_DAYS:
         raise BadInput("days", f"a consultation runs 1 to {MAX_DAYS} days")
-    return title, question, options
+    return title, question, options, [q for q, _ in questions]
 
 
 def open_consultation(session: Session, o: Opening, *, actor: Actor, now: datetime) -> Consultation:
     _need(actor, MANAGERS)
-    title, question, options = _check(o)
+    title, question, options, questions = _check(o)
     area, category, tickets, evidence = _subject(session, o, now)
     if o.area:
         area = find_area(session, o.area)
@@ -162,13 +192,16 @@ def open_consultation(session: Session, o: Opening, *, actor: Actor, now: dateti
         area=area,
         category=category,
         methods=list(dict.fromkeys(o.methods)),
+        questions=questions,
         key_id=active_keyring().newest.kid,
         background=background,
         opens_at=opens,
         closes_at=opens + timedelta(days=o.days),
         created_at=now,
         created_by=actor.name,
-        options=[ConsultationOption(label=label, created_at=now) for label in options],
+        options=[
+            ConsultationOption(question=q, label=label, created_at=now) for q, label in options
+        ],
     )
     session.add(c)
     session.flush()

@@ -67,6 +67,7 @@ def view(session: Session, c: Consultation, now: datetime, *, public: bool) -> C
     return ConsultationOut(
         **summary(session, c, now).model_dump(),
         question=c.question,
+        questions=list(c.questions or []),
         subject_ref=c.subject_ref if c.subject != "hot_issue" or not public else "",
         category=c.category.name if c.category else None,
         methods=list(c.methods),
@@ -74,6 +75,7 @@ def view(session: Session, c: Consultation, now: datetime, *, public: bool) -> C
         options=[
             OptionOut(
                 id=o.id,
+                question=o.question,
                 label=o.label if o.hidden_at is None else None,
                 body=o.body if o.hidden_at is None else None,
                 proposal=o.author_key is not None,

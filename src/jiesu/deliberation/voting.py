@@ -52,6 +52,8 @@ def vote(
     session: Session, c: Consultation, p: Participant, *, option_id: int, now: datetime
 ) -> ConsultationVote:
     _open(c, now, "vote")
+    if c.kind == "survey":
+        raise BadInput("answers", "a survey is answered with one choice for each question")
     option = session.get(ConsultationOption, option_id)
     if option is None or option.consultation_id != c.id or option.hidden_at is not None:
         raise BadInput("option", f"{option_id} is not an option of this consultation")
@@ -71,6 +73,41 @@ def vote(
     session.flush()  # a concurrent second vote fails here, on the unique constraint
     log.info("deliberation.voted", consultation=c.id, method=p.method)
     return v
+
+
+def answer(
+    session: Session, c: Consultation, p: Participant, *, option_ids: list[int], now: datetime
+) -> list[ConsultationVote]:
+    """A survey's ballot: one choice for every question, all cast together or none."""
+    _open(c, now, "answer")
+    if c.kind != "survey":
+        raise BadInput("answers", "only a survey takes answers; vote with option_id")
+    options = {o.id: o for o in c.options if o.hidden_at is None}
+    chosen: dict[int, int] = {}
+    for oid in option_ids:
+        if oid not in options:
+            raise BadInput("answers", f"{oid} is not an option of this survey")
+        q = options[oid].question
+        if q in chosen:
+            raise BadInput("answers", f"question {q + 1} is answered twice")
+        chosen[q] = oid
+    missing = [str(i + 1) for i in range(len(c.questions)) if i not in chosen]
+    if missing:
+        raise BadInput("answers", f"answer question(s) {', '.join(missing)}")
+    if has_voted(session, c, p):
+        raise Conflict(
+            "you have answered this survey already; one ballot each",
+            fields=[{"field": "pass", "problem": "has answered already"}],
+        )
+    rows = []
+    for q, oid in sorted(chosen.items()):
+        v = ConsultationVote(consultation_id=c.id, option_id=oid, participant_key=p.key)
+        v.question, v.method, v.cast_at = q, p.method, now
+        rows.append(v)
+    session.add_all(rows)
+    session.flush()  # a concurrent second ballot fails here, on the unique constraint
+    log.info("deliberation.answered", consultation=c.id, method=p.method)
+    return rows
 
 
 def propose(
@@ -144,15 +181,26 @@ def results(session: Session, c: Consultation) -> dict[str, Any]:
     )
     by_method = dict(
         session.execute(
-            select(ConsultationVote.method, func.count())
+            select(
+                ConsultationVote.method, func.count(func.distinct(ConsultationVote.participant_key))
+            )
             .where(ConsultationVote.consultation_id == c.id)
             .group_by(ConsultationVote.method)
         ).all()
     )
-    total = sum(counts.values())
+    # Turnout is people, not rows: a survey's ballot holds one row per question.
+    total = (
+        session.scalar(
+            select(func.count(func.distinct(ConsultationVote.participant_key))).where(
+                ConsultationVote.consultation_id == c.id
+            )
+        )
+        or 0
+    )
     rows = [
         {
             "option_id": o.id,
+            "question": o.question,
             "label": o.label if o.hidden_at is None else None,
             "hidden_reason": o.hidden_reason,
             "proposal": o.author_key is not None,

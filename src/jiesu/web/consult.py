@@ -244,7 +244,11 @@ async def take_part(request: Request, raw: str, action: str, db: DB, clock: Cloc
         c = get_consultation(s, cid)
         option = values.get("option_id", "")
         oid = int(option) if option.isdigit() and len(option) < 10 else None
-        if action == "vote":
+        if action == "vote" and c.kind == "survey":
+            picked = [values.get(f"q{i}", "") for i in range(len(c.questions))]
+            ids = [int(x) for x in picked if x.isdigit() and len(x) < 10]
+            voting.answer(s, c, p, option_ids=ids, now=now)
+        elif action == "vote":
             if oid is None:
                 raise BadInput("option_id", "choose an option")
             voting.vote(s, c, p, option_id=oid, now=now)

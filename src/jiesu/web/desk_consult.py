@@ -76,6 +76,21 @@ async def consult_desk(request: Request, db: DB, actor: WebActor, clock: ClockDe
     return await _list_page(request, db, actor, clock.now(), values={"options": "\n", **asked})
 
 
+def _questions(text: str) -> list[tuple[str, list[str]]]:
+    """A survey written as lines: a question, then its options each starting with "-"."""
+    out: list[tuple[str, list[str]]] = []
+    for line in (x.strip() for x in text.splitlines()):
+        if not line:
+            continue
+        if line.startswith(("-", "－")):
+            if not out:
+                raise BadInput("questions", "write the question before its options")
+            out[-1][1].append(line.lstrip("-－ ").strip())
+        else:
+            out.append((line, []))
+    return out
+
+
 def _opening(values: dict[str, str]) -> service.Opening:
     days = values.get("days", "14").strip() or "14"
     if not days.isdigit() or len(days) > 3:
@@ -89,6 +104,7 @@ def _opening(values: dict[str, str]) -> service.Opening:
         area=values.get("area") or None,
         category=values.get("category") or None,
         options=values.get("options", "").splitlines(),
+        questions=_questions(values.get("questions", "")),
         methods=[m for m in ("phone", "ticket", "account") if values.get(f"method_{m}")],
         days=int(days),
     )

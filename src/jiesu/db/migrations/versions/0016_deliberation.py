@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("area_id", sa.Integer(), nullable=False),
         sa.Column("category_id", sa.Integer(), nullable=True),
         sa.Column("methods", sa.JSON(), nullable=False),
+        sa.Column("questions", sa.JSON(), nullable=False),
         sa.Column("key_id", sa.String(length=16), nullable=False),
         sa.Column("background", sa.JSON(), nullable=False),
         sa.Column("opens_at", jiesu.db.base.UTCDateTime(), nullable=False),
@@ -98,6 +99,7 @@ def upgrade() -> None:
         "consultation_options",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("consultation_id", sa.Integer(), nullable=False),
+        sa.Column("question", sa.Integer(), server_default="0", nullable=False),
         sa.Column("label", sa.String(length=200), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("author_key", sa.String(length=64), nullable=True),
@@ -181,6 +183,7 @@ def upgrade() -> None:
         sa.Column("consultation_id", sa.Integer(), nullable=False),
         sa.Column("option_id", sa.Integer(), nullable=False),
         sa.Column("participant_key", sa.String(length=64), nullable=False),
+        sa.Column("question", sa.Integer(), server_default="0", nullable=False),
         sa.Column("method", sa.String(length=16), nullable=False),
         sa.Column("cast_at", jiesu.db.base.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -195,7 +198,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consultation_votes")),
         sa.UniqueConstraint(
-            "consultation_id", "participant_key", name="uq_consultation_votes_once"
+            "consultation_id",
+            "participant_key",
+            "question",
+            name="uq_consultation_votes_once",
         ),
     )
     with op.batch_alter_table("consultation_votes", schema=None) as batch_op:
