@@ -11,6 +11,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from jiesu.analytics.endpoints import router as analytics
 from jiesu.city.endpoints import router as city
 from jiesu.db.migrate import head_revision
+from jiesu.deliberation.endpoints import router as consultations
+from jiesu.deliberation.public import router as public_consultations
 from jiesu.dispatch.endpoints import router as dispatch
 from jiesu.errors import error_responses
 from jiesu.evidence.endpoints import router as evidence
@@ -47,6 +49,8 @@ for router in (
     dispatch,
     analytics,
     evidence,
+    consultations,
+    public_consultations,
 ):
     api.include_router(router)
 

@@ -12,6 +12,7 @@ from jiesu.city.cli import calendar_app
 from jiesu.clikit import console, settings
 from jiesu.config import Settings
 from jiesu.db.cli import app as db_app
+from jiesu.deliberation.cli import app as consult_app
 from jiesu.demo.cli import demo
 from jiesu.dispatch.bench import bench_dispatch
 from jiesu.dispatch.cli import app as dispatch_app
@@ -62,6 +63,7 @@ app.add_typer(rates_app, name="rates")
 app.add_typer(callbacks_app, name="callbacks")
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(export_app, name="export")
+app.add_typer(consult_app, name="consult")
 app.add_typer(bench_app, name="bench")
 app.add_typer(kb_app, name="kb")
 bench_app.command("nlp")(bench_nlp)

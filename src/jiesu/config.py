@@ -153,6 +153,12 @@ class Settings(BaseSettings):
         description="Open311 calls per minute a client may make: per api_key for posts (unless "
         "the key has its own limit), per address for reads",
     )
+    consult_codes_per_minute: int = Field(
+        5,
+        ge=1,
+        description="verification codes for consultations one address may ask for per minute "
+        "(each phone also gets at most 3 an hour per consultation)",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from jiesu.app import create_app
 from jiesu.config import Settings
+from jiesu.deliberation.service import Opening, open_consultation
 from jiesu.evidence.service import Limits, add_file
 from jiesu.evidence.storage import LocalStorage
 from jiesu.intake.open311.keys import create_key
@@ -55,8 +56,16 @@ def api_schema(session: Session, db_url: str, clock: FixedClock, tmp_path: Path)
     )  # fmt: skip
     spare = issue_token(session, world.users["admin"], now=now, name="spare")
     token = issue_token(session, world.users["admin"], now=now)
+    # A consultation to take part in and to decide, so its routes meet their real checks.
+    consultation = open_consultation(
+        session,
+        Opening(title="议题", question="问题", options=["甲", "乙"]),
+        actor=world.actor("sup"),
+        now=now,
+    )
     REAL.clear()
     REAL.update(
+        consultation=consultation.id,
         tickets=[*tickets, dispatched.ticket],
         file=photo.public_id,
         api_key=create_key(session, "fuzzing-client", now=now)[1],
@@ -89,6 +98,8 @@ def use_real_ids(case: Any, pick: int) -> None:
         path["fmt"] = ("json", "xml")[pick % 2]
     if "service_code" in path:
         path["service_code"] = "010101"
+    if "consultation_id" in path:
+        path["consultation_id"] = REAL["consultation"]
     for name in ("version", "task_id", "exclusion_id"):
         if name in path:
             path[name] = 1

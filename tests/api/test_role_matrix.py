@@ -119,6 +119,22 @@ API: dict[str, str] = {
     "GET /api/v1/requests/{ticket}/files": "op disp h1 sup analyst admin",
     "GET /api/v1/files/{file_id}": "op disp h1 sup analyst admin",
     "GET /api/v1/files/{file_id}/thumbnail": "op disp h1 sup analyst admin",
+    "GET /api/v1/consultations": "sup analyst admin",
+    "POST /api/v1/consultations": "sup admin",
+    "GET /api/v1/consultations/{consultation_id}": "sup analyst admin",
+    "POST /api/v1/consultations/{consultation_id}/end": "sup admin",
+    "POST /api/v1/consultations/{consultation_id}/decision": "sup admin",
+    "POST /api/v1/consultations/{consultation_id}/work-orders": "sup admin",
+    "POST /api/v1/consultations/{consultation_id}/moderation": "sup admin",
+    # Deliberation in public: anyone reads; taking part needs a pass, not a role.
+    "GET /api/v1/public/consultations": EVERYONE,
+    "GET /api/v1/public/consultations/{consultation_id}": EVERYONE,
+    "POST /api/v1/public/consultations/{consultation_id}/codes": EVERYONE,
+    "POST /api/v1/public/consultations/{consultation_id}/passes": EVERYONE,
+    "POST /api/v1/public/consultations/{consultation_id}/passes/account": SIGNED_IN,
+    "POST /api/v1/public/consultations/{consultation_id}/votes": EVERYONE,
+    "POST /api/v1/public/consultations/{consultation_id}/proposals": EVERYONE,
+    "POST /api/v1/public/consultations/{consultation_id}/comments": EVERYONE,
     "GET /api/v1/health": EVERYONE,
     "GET /api/v1/ready": EVERYONE,
 }
@@ -133,6 +149,7 @@ DESKS: dict[str, str] = {
     "/desk/admin/sensors/edit": "admin",
     "/desk/admin/users": "admin",
     "/desk/callbacks": "op sup admin",
+    "/desk/consult": "sup analyst admin",
     "/desk/dispatch": "op disp sup admin",
     "/desk/dispatch/categories": "op disp sup admin",
     "/desk/dispatch/returned": "op disp sup admin",
@@ -188,6 +205,15 @@ BODIES: dict[str, Any] = {
     "/kb/articles/{article_id}": {"title": "供暖", "body": "供暖期"},
     "/feedback": {"helpful": True},
     "/kb/consultations": {"question": "暖气不热", "outcome": "no_answer"},
+    "/api/v1/consultations": {"title": "t", "question": "q", "options": ["a", "b"]},
+    "/{consultation_id}/decision": {"decision": "d", "reasons": "r"},
+    "/work-orders": {"text": "t"},
+    "/moderation": {"target": "comment", "id": 1, "reason": "r"},
+    "/codes": {"phone": "13800138000"},
+    "/passes": {"method": "phone", "phone": "13800138000", "code": "123456"},
+    "/votes": {"pass": "x", "option_id": 1},
+    "/proposals": {"pass": "x", "label": "l"},
+    "/comments": {"pass": "x", "body": "b"},
 }
 
 
@@ -260,7 +286,13 @@ def test_every_api_operation_is_allowed_exactly_to_its_roles(
                     path_ = path
                 session.commit()
                 url = path_.replace("{ticket}", req.ticket).replace("{token}", "no-such-link")
-                for name in ("{version}", "{task_id}", "{exclusion_id}", "{token_id}"):
+                for name in (
+                    "{version}",
+                    "{task_id}",
+                    "{exclusion_id}",
+                    "{token_id}",
+                    "{consultation_id}",
+                ):
                     url = url.replace(name, "999")
                 url = url.replace("{article_id}", "999")
                 kw: dict[str, Any] = {}

@@ -42,7 +42,8 @@ def test_demo_then_audit_verify(env: Path, session: Session) -> None:
     assert all(session.scalars(select(ServiceRequest.synthetic)))
     code, out = invoke("audit", "verify")
     assert code == 0, out
-    assert "audit chain intact: 120 requests" in out
+    # The 120 seeded, and the demo's decided consultation's proactive work order.
+    assert "audit chain intact: 121 requests" in out
     # A second demo run on the same data seeds nothing more.
     code, out = invoke("demo", "--no-serve", "--requests", "120")
     assert code == 0 and "not seeding again" in out

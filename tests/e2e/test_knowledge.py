@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from e2e_helpers import sign_in
-from jiesu.kb.models import Consultation, KbArticle
+from jiesu.kb.models import KbArticle, KbConsultation
 from jiesu.kit.clock import FixedClock
 from jiesu.workflow.models import ServiceRequest
 from kbkit import HEATING, PARKING, article
@@ -44,7 +44,7 @@ def test_operator_answers_from_the_knowledge_base(
     op.locator(f".kb-hit[data-article='{articles.id}'] .answered-directly").click()
     op.wait_for_selector("#consulted")
     session.expire_all()
-    c = session.query(Consultation).one()
+    c = session.query(KbConsultation).one()
     assert (c.outcome, c.article_id, c.operator) == ("answered", articles.id, "op")
     assert c.question.startswith("您好，我家暖气不热") and c.top_match and 0 < c.top_match <= 1
     assert session.query(ServiceRequest).count() == 0

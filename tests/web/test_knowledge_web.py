@@ -7,7 +7,7 @@ import re
 
 from sqlalchemy.orm import Session
 
-from jiesu.kb.models import Consultation, KbArticle
+from jiesu.kb.models import KbArticle, KbConsultation
 from jiesu.kit.clock import FixedClock
 from jiesu.workflow.models import ServiceRequest
 from kbkit import HEATING, PARKING, article
@@ -71,7 +71,7 @@ def test_operator_sees_answers_and_records_a_consultation(
     form = {"text": "家里暖气不热，找谁修", "article_id": str(a.id), "kb_top_match": "0.82"}
     r = op.post_form("/desk/intake/consult", form, page="/desk/intake")
     assert r.status_code == 303 and "consulted=" in r.headers["location"]
-    c = session.query(Consultation).one()
+    c = session.query(KbConsultation).one()
     assert (c.outcome, c.article_id, c.article_version, c.operator) == ("answered", a.id, 1, "op")
     assert c.top_match == 0.82
     assert session.query(ServiceRequest).count() == 0  # not a work order
@@ -95,7 +95,7 @@ def test_no_answer_found_is_noted_for_the_knowledge_owners(
     desk = browser("sup").client.get("/desk/knowledge").text
     gaps = desk.split('id="kb-gaps"')[1]
     assert "小区电梯坏了谁来修" in gaps and "<td>2</td>" in gaps
-    kept = [c.question for c in session.query(Consultation).all()]
+    kept = [c.question for c in session.query(KbConsultation).all()]
     assert not any("13812345678" in q for q in kept)  # the caller's number is not kept
 
 

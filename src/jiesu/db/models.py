@@ -11,6 +11,15 @@ from jiesu.city.models import (
     Place,
 )
 from jiesu.db.base import Base
+from jiesu.deliberation.models import (
+    Consultation,
+    ConsultationComment,
+    ConsultationOption,
+    ConsultationVote,
+    ConsultationWorkOrder,
+    OutboxMessage,
+    VerificationCode,
+)
 from jiesu.dispatch.models import Assignment, DispatchCatalogue, Dispute, Summons
 from jiesu.evidence.models import EvidenceFile
 from jiesu.intake.models import (
@@ -21,7 +30,7 @@ from jiesu.intake.models import (
     SensorMessage,
     SensorRule,
 )
-from jiesu.kb.models import Consultation, KbArticle, KbArticleVersion, KbFeedback, KbSynonym
+from jiesu.kb.models import KbArticle, KbArticleVersion, KbConsultation, KbFeedback, KbSynonym
 from jiesu.loop.models import CallbackAttempt, CallbackTask, ScoringExclusion
 from jiesu.nlp.tables import ClassifierVersion
 from jiesu.notify.models import DeliveryAttempt, Notification
@@ -44,6 +53,10 @@ __all__ = [
     "CityPackLoad",
     "ClassifierVersion",
     "Consultation",
+    "ConsultationComment",
+    "ConsultationOption",
+    "ConsultationVote",
+    "ConsultationWorkOrder",
     "Contact",
     "DeliveryAttempt",
     "DispatchCatalogue",
@@ -56,11 +69,13 @@ __all__ = [
     "ImportRun",
     "KbArticle",
     "KbArticleVersion",
+    "KbConsultation",
     "KbFeedback",
     "KbSynonym",
     "MonthlyTopic",
     "Notification",
     "Open311Token",
+    "OutboxMessage",
     "PersonalDataRead",
     "Place",
     "PrivacyPurge",
@@ -71,4 +86,5 @@ __all__ = [
     "ServiceRequest",
     "Summons",
     "User",
+    "VerificationCode",
 ]

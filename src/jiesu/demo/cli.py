@@ -19,6 +19,7 @@ from jiesu.city.pack import read_pack
 from jiesu.city.service import apply_pack, city_context
 from jiesu.clikit import console, err_console, settings, unit_of_work
 from jiesu.db.migrate import upgrade
+from jiesu.deliberation.demo import seed_consultations
 from jiesu.demo.seed import seed_history
 from jiesu.intake.open311.keys import create_key
 from jiesu.intake.sensors.registry import load_sensor_file
@@ -105,10 +106,17 @@ def demo(
         # The analysis desks open on data: warehouse, early warnings and the due reports.
         made = produce_due(session, s.data_dir, now=utcnow())
         open_warnings = len(list_warnings(session))
+        consultations = seed_consultations(session, now=utcnow(), secret=s.secret_key)
     console.print(
         f"analysis: {open_warnings} open early warning(s); reports written: "
         + (", ".join(f"{p.kind} {p.label}" for p in made) or "none due")
     )
+    if consultations:
+        console.print(
+            "deliberation: consultations "
+            + ", ".join(f"#{c.id} {c.title}" for c in consultations)
+            + f" at http://{host}:{port}/consult"
+        )
     _print_logins(logins, host, port)
     console.print(
         f"Open311 GeoReport v2: http://{host}:{port}/open311/v2/discovery.json  "

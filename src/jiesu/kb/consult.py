@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jiesu.errors import BadInput
-from jiesu.kb.models import Consultation, KbArticle
+from jiesu.kb.models import KbArticle, KbConsultation
 from jiesu.kb.tokens import bigrams, normalise
 from jiesu.people.service import Actor
 from jiesu.privacy.pii import mask_text
@@ -46,7 +46,7 @@ def record_consultation(
     area_code: str | None = None,
     channel: str = "phone",
     note: str = "",
-) -> Consultation:
+) -> KbConsultation:
     question = question.strip()
     if not question:
         raise BadInput("text", "write the caller's question first")
@@ -54,7 +54,7 @@ def record_consultation(
         raise BadInput("outcome", "must be answered or no_answer")
     if outcome == "answered" and article is None and not past_ticket:
         raise BadInput("article_id", "say which article (or past answer) answered the question")
-    c = Consultation(
+    c = KbConsultation(
         at=now,
         channel=channel,
         operator_id=actor.user_id,
@@ -84,15 +84,15 @@ def record_consultation(
 
 def consultation_counts(session: Session, since: datetime) -> dict[str, int]:
     rows = session.execute(
-        select(Consultation.outcome, func.count())
-        .where(Consultation.at >= since)
-        .group_by(Consultation.outcome)
+        select(KbConsultation.outcome, func.count())
+        .where(KbConsultation.at >= since)
+        .group_by(KbConsultation.outcome)
     ).all()
     return {outcome: n for outcome, n in rows}
 
 
-def recent_consultations(session: Session, limit: int = 50) -> list[Consultation]:
-    q = select(Consultation).order_by(Consultation.at.desc(), Consultation.id.desc())
+def recent_consultations(session: Session, limit: int = 50) -> list[KbConsultation]:
+    q = select(KbConsultation).order_by(KbConsultation.at.desc(), KbConsultation.id.desc())
     return list(session.scalars(q.limit(limit)))
 
 
@@ -122,14 +122,14 @@ def gaps(
     """Consultations of the last ``days`` marked "no answer found" or answered with a top
     score below ``GOOD_MATCH``, grouped by near-identical wording, most asked first."""
     rows = session.scalars(
-        select(Consultation)
+        select(KbConsultation)
         .where(
-            Consultation.at >= now - timedelta(days=days),
-            (Consultation.outcome == "no_answer")
-            | (Consultation.top_match.is_(None))
-            | (Consultation.top_match < GOOD_MATCH),
+            KbConsultation.at >= now - timedelta(days=days),
+            (KbConsultation.outcome == "no_answer")
+            | (KbConsultation.top_match.is_(None))
+            | (KbConsultation.top_match < GOOD_MATCH),
         )
-        .order_by(Consultation.at)
+        .order_by(KbConsultation.at)
         .limit(20_000)
     ).all()
     groups: list[tuple[set[str], Gap]] = []
@@ -153,9 +153,9 @@ def gaps(
 
 def articles_used(session: Session, since: datetime, limit: int = 20) -> Counter[int]:
     rows = session.execute(
-        select(Consultation.article_id, func.count())
-        .where(Consultation.at >= since, Consultation.article_id.is_not(None))
-        .group_by(Consultation.article_id)
+        select(KbConsultation.article_id, func.count())
+        .where(KbConsultation.at >= since, KbConsultation.article_id.is_not(None))
+        .group_by(KbConsultation.article_id)
         .order_by(func.count().desc())
         .limit(limit)
     ).all()

@@ -86,11 +86,11 @@ class KbSynonym(Base):
     updated_by: Mapped[str] = mapped_column(String(100), default="")
 
 
-class Consultation(Base):
+class KbConsultation(Base):
     """A contact answered on the spot (咨询, 直接答复) or left without an answer: counted
     apart from work orders. No contact details are kept, only the question as typed."""
 
-    __tablename__ = "consultations"
+    __tablename__ = "kb_consultations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)

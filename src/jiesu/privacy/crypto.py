@@ -150,6 +150,14 @@ class Keyring:
         """The newest key's index of a phone number (None when it has no digits)."""
         return _index(self.newest, phone)
 
+    def index_key(self, kid: str) -> bytes:
+        """The blind-index key of one live key: for hashes that must stay comparable while
+        that key lives, whatever keys are added after it (a consultation's participants)."""
+        key = self._keys.get(kid)
+        if key is None:
+            raise UnreadableValue(f"data key {kid} is not among the keys configured")
+        return key.index_key
+
     def blind_indexes(self, phone: str) -> list[str]:
         """The index under every live key: what a lookup compares with during a rotation."""
         found = [_index(k, phone) for k in self._keys.values()]

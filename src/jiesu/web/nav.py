@@ -34,6 +34,7 @@ STAFF_NAV: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("/desk/warnings", "预警", "Warnings", ("supervisor", "analyst", "admin")),
     ("/desk/topics", "每月一题", "Monthly topic", ("supervisor", "analyst", "admin")),
     ("/desk/heat", "热力图", "Heat map", ("supervisor", "analyst", "admin")),
+    ("/desk/consult", "议事", "Consultations", ("supervisor", "analyst", "admin")),
     ("/desk/reports", "报告", "Reports", ("supervisor", "analyst", "admin")),
     ("/desk/knowledge", "知识库", "Knowledge", ("handler", "supervisor", "admin")),
     ("/desk/review", "审核", "Reviews", ("supervisor",)),

@@ -13,9 +13,11 @@ from jiesu.web import (
     auth,
     call_desk,
     citizen,
+    consult,
     desk_admin,
     desk_admin_pack,
     desk_admin_sensors,
+    desk_consult,
     desk_dispatch,
     desk_heat,
     desk_hot,
@@ -69,6 +71,8 @@ for _r in (
     desk_unit.router,
     evidence.router,
     desk_outbox.router,
+    consult.router,
+    desk_consult.router,
 ):
     router.include_router(_r)
 

@@ -20,6 +20,13 @@ from sqlalchemy.orm import Session
 from jiesu.privacy.pii import mask_cut_text, mask_text
 from jiesu.workflow.models import Event, ServiceRequest
 
+
+def track_code(ticket: str, secret: str) -> str:
+    """The private part of a tracking link: only someone given the link can open it (and
+    the proof, with the ticket, that one is the request's caller)."""
+    return hmac.new(secret.encode(), b"track:" + ticket.encode(), hashlib.sha256).hexdigest()[:20]
+
+
 # Event kinds a citizen sees, with plain-language labels (zh, en).
 MILESTONES: dict[str, tuple[str, str]] = {
     "received": ("已受理", "received"),
@@ -79,11 +86,6 @@ class PublicRequest(BaseModel):
     closed_at: datetime | None
     duplicate_of: str | None
     timeline: list[Milestone]
-
-
-def track_code(ticket: str, secret: str) -> str:
-    """The private part of a tracking link: only someone given the link can open it."""
-    return hmac.new(secret.encode(), b"track:" + ticket.encode(), hashlib.sha256).hexdigest()[:20]
 
 
 def _milestone(event: Event, tz: ZoneInfo) -> Milestone | None:

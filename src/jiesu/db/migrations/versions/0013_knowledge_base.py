@@ -66,7 +66,7 @@ def upgrade() -> None:
         )
 
     op.create_table(
-        "consultations",
+        "kb_consultations",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("at", jiesu.db.base.UTCDateTime(), nullable=False),
         sa.Column("channel", sa.String(length=16), nullable=False),
@@ -84,20 +84,20 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["article_id"],
             ["kb_articles.id"],
-            name=op.f("fk_consultations_article_id_kb_articles"),
+            name=op.f("fk_kb_consultations_article_id_kb_articles"),
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
-            ["operator_id"], ["users.id"], name=op.f("fk_consultations_operator_id_users")
+            ["operator_id"], ["users.id"], name=op.f("fk_kb_consultations_operator_id_users")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_consultations")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_kb_consultations")),
     )
-    with op.batch_alter_table("consultations", schema=None) as batch_op:
+    with op.batch_alter_table("kb_consultations", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_consultations_article_id"), ["article_id"], unique=False
+            batch_op.f("ix_kb_consultations_article_id"), ["article_id"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_consultations_at"), ["at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_consultations_outcome"), ["outcome"], unique=False)
+        batch_op.create_index(batch_op.f("ix_kb_consultations_at"), ["at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_kb_consultations_outcome"), ["outcome"], unique=False)
 
     op.create_table(
         "kb_article_versions",
@@ -168,12 +168,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_kb_article_versions_article_id"))
 
     op.drop_table("kb_article_versions")
-    with op.batch_alter_table("consultations", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_consultations_outcome"))
-        batch_op.drop_index(batch_op.f("ix_consultations_at"))
-        batch_op.drop_index(batch_op.f("ix_consultations_article_id"))
+    with op.batch_alter_table("kb_consultations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_kb_consultations_outcome"))
+        batch_op.drop_index(batch_op.f("ix_kb_consultations_at"))
+        batch_op.drop_index(batch_op.f("ix_kb_consultations_article_id"))
 
-    op.drop_table("consultations")
+    op.drop_table("kb_consultations")
     with op.batch_alter_table("kb_articles", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_kb_articles_valid_until"))
         batch_op.drop_index(batch_op.f("ix_kb_articles_updated_at"))
