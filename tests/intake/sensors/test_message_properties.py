@@ -135,3 +135,17 @@ def test_handling_any_payload_records_the_message_and_never_raises(
         session.rollback()
 
     handle()
+
+
+def test_nul_in_the_topic_or_a_field_is_kept_on_record_not_a_database_error(
+    session: Session, world: World, clock: FixedClock
+) -> None:
+    # Found by the property test above on PostgreSQL, which cannot store NUL in text.
+    escaped = handle_alarm(
+        session, "jiesu/sensors/smoke/SMK-0001", '{"sensor": "SMK\\u00000001", "kind": "smoke", '
+        '"value": 1}', now=clock.now(), ctx=world.ctx,
+    )  # fmt: skip
+    assert escaped.outcome == "rejected" and escaped.reason.startswith("sensor")
+    raw = handle_alarm(session, "jiesu/sensors/\x00", b"\x00\x01", now=clock.now(), ctx=world.ctx)
+    assert raw.id is not None and "\x00" not in raw.topic + raw.payload
+    session.commit()

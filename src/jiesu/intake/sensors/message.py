@@ -107,6 +107,8 @@ def _code(data: dict[str, Any], field: str) -> str | None:
         raise Refused(field, f"must be a non-empty string, got {json.dumps(value)[:40]}")
     if len(value) > MAX_CODE:
         raise Refused(field, f"is {len(value)} characters long; the limit is {MAX_CODE}")
+    if any(c < " " for c in value):  # "\u0000" and other controls: no code holds them
+        raise Refused(field, "contains a control character")
     return value.strip()
 
 

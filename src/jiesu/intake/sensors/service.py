@@ -43,10 +43,17 @@ GATEWAY = Actor(None, "sensor-gateway", "dispatcher")
 MAX_TOPIC = 200
 
 
+def _storable(text: str) -> str:
+    return text.replace("\x00", "\ufffd")
+
+
 def handle_alarm(
     session: Session, topic: str, payload: bytes | str, *, now: datetime, ctx: CityContext
 ) -> SensorMessage:
     text, refused = decode(payload)
+    # PostgreSQL cannot store NUL in text: a message carrying one is kept (and judged) with
+    # U+FFFD in its place, so it is still on record, as every message is.
+    text, topic = _storable(text), _storable(topic)
     message = SensorMessage(
         received_at=now, topic=topic[:MAX_TOPIC], payload=text, outcome="rejected", reason=""
     )
@@ -56,7 +63,7 @@ def handle_alarm(
             raise refused
         _handle(session, message, parse_alarm(text), now, ctx)
     except Refused as exc:
-        message.outcome, message.reason = "rejected", exc.reason
+        message.outcome, message.reason = "rejected", _storable(exc.reason)
     session.flush()
     log.info(
         "sensor.message",
