@@ -30,6 +30,7 @@ from jiesu.privacy.cli import app as audit_app
 from jiesu.privacy.cli_export import app as export_app
 from jiesu.privacy.cli_privacy import app as privacy_app
 from jiesu.rates.cli import app as rates_app
+from jiesu.sandbox.cli import app as sandbox_app
 from jiesu.web.bench import bench_web
 from jiesu.workflow.cli import app as workflow_app
 
@@ -58,6 +59,7 @@ app.add_typer(rates_app, name="rates")
 app.add_typer(callbacks_app, name="callbacks")
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(export_app, name="export")
+app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(bench_app, name="bench")
 bench_app.command("nlp")(bench_nlp)
 bench_app.command("dispatch")(bench_dispatch)
