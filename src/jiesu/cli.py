@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from jiesu.algoaudit.cli import audit_models
 from jiesu.analytics.bench import bench_analytics
 from jiesu.analytics.cli import app as analytics_app
 from jiesu.analytics.cli_report import report_cmd
@@ -50,6 +51,7 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(users_app, name="users")
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(audit_app, name="audit")
+audit_app.command("models")(audit_models)
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(sensors_app, name="sensors")
 app.add_typer(open311_app, name="open311")

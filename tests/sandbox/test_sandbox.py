@@ -131,7 +131,7 @@ def test_bad_scenarios_name_the_field_and_nothing_runs(session: Session, tmp_pat
     text = "\n".join(problems)
     for needle in (
         "period.to: 2026-04-01 is before from",
-        "handlers.NO-SUCH-UNIT: unknown unit",
+        "handlers.NO-SUCH-UNIT: 'NO-SUCH-UNIT' unknown unit",
         "handlers.CB-CGW: must be at least 1",
         "time_limits.没有这个分类: unknown category",
         "time_limits.01: invalid time limit",

@@ -44,9 +44,10 @@ MAX_FACTOR = 20.0
 class Names:
     """The city's codes and names that a scenario may use, each to its code and path."""
 
-    units: dict[str, str]  # code, name or alias → unit code
-    categories: dict[str, tuple[str, str]]  # code or name → (code, path)
-    areas: dict[str, tuple[str, str]]  # code or name → (code, path)
+    units: dict[str, str | None]  # code, name or alias → unit code (None: names two units)
+    # Code or name → the paths of every node it names (a name may be on several branches).
+    categories: dict[str, tuple[str, ...]]
+    areas: dict[str, tuple[str, ...]]
     first_day: date | None  # the history's first and last local dates
     last_day: date | None
 
@@ -182,16 +183,16 @@ class _Reader:
         return raw
 
     def paths(
-        self, where: str, raw: Any, table: dict[str, tuple[str, str]], kind: str
+        self, where: str, raw: Any, table: dict[str, tuple[str, ...]], kind: str
     ) -> tuple[str, ...]:
         values = raw if isinstance(raw, list) else [raw]
-        out = []
+        out: list[str] = []
         for i, v in enumerate(values):
             hit = table.get(str(v).strip())
             if hit is None:
                 self.bad(f"{where}[{i}]", f"unknown {kind} {v!r} (use a code or a name)")
             else:
-                out.append(hit[1])
+                out += hit
         return tuple(out)
 
     def catalogue(self, raw: Any) -> tuple[Catalogue | None, str | None]:
@@ -224,7 +225,8 @@ class _Reader:
                 self.bad(f"time_limits.{key}", f"unknown category {key!r} (use a code or a name)")
                 continue
             try:
-                out[hit[1]] = TimeLimit.parse(str(value))
+                limit = TimeLimit.parse(str(value))
+                out.update(dict.fromkeys(hit, limit))
             except ValueError as exc:
                 self.bad(f"time_limits.{key}", str(exc))
         return out
@@ -233,9 +235,15 @@ class _Reader:
         out = {}
         for key, value in self.mapping("handlers", raw).items():
             where = f"handlers.{key}"
-            code = self.names.units.get(str(key).strip())
+            label = str(key).strip()
+            code = self.names.units.get(label)
             if code is None:
-                self.bad(where, f"unknown unit {key!r} (use a unit code or name)")
+                problem = (
+                    "names more than one unit: use its code"
+                    if label in self.names.units
+                    else "unknown unit (use a unit code or name)"
+                )
+                self.bad(where, f"{key!r} {problem}")
                 continue
             if isinstance(value, bool):
                 self.bad(where, f"must be a whole number of cases or a mapping, not {value!r}")

@@ -42,23 +42,17 @@ MAX_RUNS = 500
 def scenario_names(session: Session) -> Names:
     """The codes and names a scenario may use, and the dates history covers."""
     ctx = city_context(session)
-    units: dict[str, str] = {}
+    # A name or alias two units share names neither (None): the scenario must use a code.
+    units: dict[str, str | None] = {}
     for code, name, aliases in session.execute(
         select(HandlingUnit.code, HandlingUnit.name, HandlingUnit.aliases)
     ):
-        units.setdefault(name, code)
-        for a in aliases or []:
-            units.setdefault(a, code)
+        for label in {name, *(aliases or [])}:
+            units[label] = code if units.get(label, code) == code else None
     for code in session.scalars(select(HandlingUnit.code)):
         units[code] = code
-    cats: dict[str, tuple[str, str]] = {}
-    for code, name, path in session.execute(select(Category.code, Category.name, Category.path)):
-        cats.setdefault(name, (code, path))
-        cats[code] = (code, path)
-    areas: dict[str, tuple[str, str]] = {}
-    for code, name, path in session.execute(select(Area.code, Area.name, Area.path)):
-        areas.setdefault(name, (code, path))
-        areas[code] = (code, path)
+    cats = _named(session.execute(select(Category.code, Category.name, Category.path)).all())
+    areas = _named(session.execute(select(Area.code, Area.name, Area.path)).all())
     first, last = session.execute(
         select(func.min(ServiceRequest.received_at), func.max(ServiceRequest.received_at))
     ).one()
@@ -69,6 +63,19 @@ def scenario_names(session: Session) -> Names:
         first.astimezone(ctx.tz).date() if first else None,
         last.astimezone(ctx.tz).date() if last else None,
     )
+
+
+def _named(rows: Sequence[Any]) -> dict[str, tuple[str, ...]]:
+    """Code → its path; name → the paths of every node of that name."""
+    by_name: dict[str, list[str]] = {}
+    out: dict[str, tuple[str, ...]] = {}
+    for _code, name, path in rows:
+        by_name.setdefault(name, []).append(path)
+    for name, paths in by_name.items():
+        out[name] = tuple(sorted(paths))
+    for code, _name, path in rows:
+        out[code] = (path,)
+    return out
 
 
 def period_window(session: Session, scenario: Scenario, names: Names, now: datetime) -> Window:
