@@ -8,10 +8,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from jiesu.algoaudit.endpoints import router as model_audit
 from jiesu.analytics.endpoints import router as analytics
 from jiesu.city.endpoints import router as city
 from jiesu.db.migrate import head_revision
 from jiesu.dispatch.endpoints import router as dispatch
+from jiesu.equity.endpoints import router as equity
 from jiesu.errors import error_responses
 from jiesu.intake.endpoints import router as intake
 from jiesu.intake.public import router as public
@@ -43,6 +45,8 @@ for router in (
     loop,
     dispatch,
     analytics,
+    model_audit,
+    equity,
 ):
     api.include_router(router)
 

@@ -16,6 +16,7 @@ from jiesu.db.cli import app as db_app
 from jiesu.demo.cli import demo
 from jiesu.dispatch.bench import bench_dispatch
 from jiesu.dispatch.cli import app as dispatch_app
+from jiesu.equity.cli import equity_cmd
 from jiesu.intake.bench import app as bench_app
 from jiesu.intake.importer.cli import import_cmd
 from jiesu.intake.open311.cli import app as open311_app
@@ -43,6 +44,7 @@ app = typer.Typer(
 app.command("demo")(demo)
 app.command("import")(import_cmd)
 app.command("report")(report_cmd)
+app.command("equity")(equity_cmd)
 app.command("backup")(backup_cmd)
 app.command("restore")(restore_cmd)
 app.add_typer(db_app, name="db")

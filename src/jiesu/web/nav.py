@@ -32,6 +32,8 @@ STAFF_NAV: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("/desk/topics", "每月一题", "Monthly topic", ("supervisor", "analyst", "admin")),
     ("/desk/heat", "热力图", "Heat map", ("supervisor", "analyst", "admin")),
     ("/desk/reports", "报告", "Reports", ("supervisor", "analyst", "admin")),
+    ("/desk/equity", "服务均等", "Equity", ("supervisor", "analyst", "admin")),
+    ("/desk/audit", "算法审计", "Model audit", ("supervisor", "analyst", "admin")),
     ("/desk/review", "审核", "Reviews", ("supervisor",)),
     ("/desk/admin", "系统管理", "Admin", ("admin",)),
 ]

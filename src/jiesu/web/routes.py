@@ -16,7 +16,9 @@ from jiesu.web import (
     desk_admin,
     desk_admin_pack,
     desk_admin_sensors,
+    desk_audit,
     desk_dispatch,
+    desk_equity,
     desk_heat,
     desk_hot,
     desk_overview,
@@ -59,6 +61,8 @@ for _r in (
     desk_admin_sensors.router,
     desk_dispatch.router,
     desk_unit.router,
+    desk_audit.router,
+    desk_equity.router,
 ):
     router.include_router(_r)
 
