@@ -100,7 +100,7 @@ def test_a_catalogue_sending_cases_to_their_unit_removes_returns(
     result = _run(session, {"catalogue": "all-to-one.yaml"}, tmp_path, runs=2)
     moved = result["dispatch_changes"]
     assert moved["decided"] == result["validation"]["simulated_requests"]
-    assert moved["away_from_it"] > 0
+    assert moved["sent_back"] > 0
     assert result["difference"]["returns"]["low"] > 0
 
 

@@ -66,12 +66,14 @@ def _show(result: dict[str, Any]) -> None:
             _range(result["difference"][key], fmt),
         )
     console.print(t)
+    _backlog(result["backlog"])
     if result.get("dispatch_changes"):
         m = result["dispatch_changes"]
         console.print(
-            f"catalogue: decides {m['decided']:,}; first dispatch moves for {m['moved']:,} "
-            f"({m['to_the_right_unit']:,} to the unit that handled it, "
-            f"{m['away_from_it']:,} away from it)"
+            f"catalogue: decides {m['decided']:,}; the first dispatch moves for "
+            f"{m['moved']:,}: {m['to_the_unit_that_handled_it']:,} to the unit that handled "
+            f"it, {m['to_a_unit_that_handles_such_cases']:,} to another unit that handled such "
+            f"cases there, {m['sent_back']:,} to a unit that would send it back"
         )
     u = Table(
         "unit",
@@ -91,6 +93,18 @@ def _show(result: dict[str, Any]) -> None:
             f"{_num(b['in_hand_mean']['mean'])} → {_num(s['in_hand_mean']['mean'])}",
         )
     console.print(u)
+
+
+def _backlog(backlog: dict[str, Any]) -> None:
+    """Backlog over time: a row a week for short periods, every four weeks for long ones."""
+    days, base, scen = backlog["day_ends"], backlog["baseline"], backlog["scenario"]
+    if not base:
+        return
+    step = 7 if len(base) <= 120 else 28
+    t = Table("day end", "backlog: baseline", "scenario", title="backlog over time")
+    for i in range(step - 1, min(len(base), len(scen)), step):
+        t.add_row(days[i], _range(base[i]), _range(scen[i]))
+    console.print(t)
 
 
 @app.command("run")

@@ -144,41 +144,69 @@ def _factor(t: Trace, surges: tuple[Surge, ...], tz: ZoneInfo) -> float:
     return factor
 
 
+def _district(t: Trace) -> str | None:
+    """The first two levels of the area path (city/district/): where a unit works."""
+    if not t.area_path:
+        return None
+    return "/".join(t.area_path.split("/")[:2])
+
+
+def _handles(history: History) -> set[tuple[str, str | None]]:
+    """(unit, category) and (unit, district) pairs the records show a unit handling."""
+    out: set[tuple[str, str | None]] = set()
+    for t in history.traces:
+        if t.unit is not None:
+            out.add((t.unit, t.category))
+            out.add((t.unit, _district(t)))
+    return out
+
+
 def scenario_plan(
     base: Plan, history: History, scenario: Scenario, ctx: CityContext, directory: Directory
 ) -> tuple[Plan, dict[str, int]]:
     """The baseline with the scenario's changes; also how many first dispatches moved."""
-    moved = {"decided": 0, "moved": 0, "to_the_right_unit": 0, "away_from_it": 0}
+    moved = {
+        "decided": 0,
+        "moved": 0,
+        "to_the_unit_that_handled_it": 0,
+        "to_a_unit_that_handles_such_cases": 0,
+        "sent_back": 0,
+    }
+    handles = _handles(history)
     planned = []
     for t, p in zip(history.traces, base.planned, strict=True):
-        first, limit, returns = p.first_unit, p.limit, p.returns
+        unit, first, limit, returns = p.unit, p.first_unit, p.limit, p.returns
         if scenario.catalogue is not None and t.unit is not None:
             local = datetime.fromtimestamp(t.received, ctx.tz)
-            d = decide(
-                scenario.catalogue,
-                directory,
-                Case(
-                    t.text, t.category, t.area, t.urgency, t.channel, local.hour * 60 + local.minute
-                ),
+            case = Case(
+                t.text, t.category, t.area, t.urgency, t.channel, local.hour * 60 + local.minute
             )
+            d = decide(scenario.catalogue, directory, case)
             if d.unit is not None:
                 moved["decided"] += 1
                 if d.unit != p.first_unit:
                     moved["moved"] += 1
-                    moved["to_the_right_unit" if d.unit == t.unit else "away_from_it"] += 1
-                # Sent to the unit that handled it, nothing comes back; sent elsewhere, it
-                # comes back at least once (as often as recorded if it went there then too).
                 if d.unit == t.unit:
+                    # Sent to the unit that handled it: nothing comes back.
                     returns = 0
+                    moved["to_the_unit_that_handled_it"] += d.unit != p.first_unit
+                elif (d.unit, t.category) in handles and (d.unit, _district(t)) in handles:
+                    # A unit that handled such cases in this district keeps it, and its own
+                    # recorded handling applies.
+                    unit, returns = d.unit, 0
+                    moved["to_a_unit_that_handles_such_cases"] += d.unit != p.first_unit
                 elif d.unit != p.first_unit:
+                    # A unit that never handled such a case here sends it back (at least once;
+                    # as often as recorded if it went there then too), and it goes on.
                     returns = max(1, p.returns)
+                    moved["sent_back"] += 1
                 first = d.unit
                 if d.handling_limit:
                     limit = TimeLimit.parse(d.handling_limit)
         override = scenario.limit_for(t.category_path)
         if override is not None and t.unit is not None:
             limit = override
-        planned.append(replace(p, first_unit=first, limit=limit, returns=returns))
+        planned.append(replace(p, unit=unit, first_unit=first, limit=limit, returns=returns))
     capacity = {u: h.apply(base.peak.get(u, 1)) for u, h in scenario.handlers.items()}
     factors = [_factor(t, scenario.surges, ctx.tz) for t in history.traces]
     plan = Plan(
