@@ -16,7 +16,7 @@ from historykit import NOW, seed_demo
 from jiesu.city.models import HandlingUnit
 from jiesu.dispatch.directory import directory
 from jiesu.errors import ProblemList
-from jiesu.sandbox.scenario import Scenario, read_scenario
+from jiesu.sandbox.scenario import Scenario, load_scenario, read_scenario
 from jiesu.sandbox.service import run_sandbox, scenario_names
 from jiesu.workflow.models import ServiceRequest
 
@@ -149,6 +149,15 @@ def test_bad_scenarios_name_the_field_and_nothing_runs(session: Session, tmp_pat
     assert "handlers.CB-CGW.factor" in "\n".join(
         _problems(session, {"handlers": {"CB-CGW": {"factor": 0}}}, tmp_path)
     )
+    # A day that does not exist is named as such, also when YAML would read it as a date.
+    assert _problems(session, {"period": {"from": "2026-02-30"}}, tmp_path) == [
+        "period.from: '2026-02-30' is not a date (YYYY-MM-DD)"
+    ]
+    file = tmp_path / "bad-day.yaml"
+    file.write_text("period:\n  from: 2026-02-30\n", encoding="utf-8")
+    with pytest.raises(ProblemList) as err:
+        load_scenario(file, scenario_names(session), directory(session))
+    assert err.value.problems == ["period.from: '2026-02-30' is not a date (YYYY-MM-DD)"]
     # A catalogue naming a unit the city does not have: its own problem, under catalogue.
     (tmp_path / "bad.yaml").write_text(
         "rules:\n  - id: x\n    name: x\n    lead: NOPE\n", encoding="utf-8"

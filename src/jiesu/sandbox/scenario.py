@@ -359,9 +359,20 @@ def read_scenario(
     return Scenario(name.strip(), start, end, catalogue, catalogue_file, limits, handlers, surges)
 
 
+class _TextDates(yaml.SafeLoader):
+    """YAML without its own date parsing: 2026-02-30 reaches the checks as text (and is named
+    there) instead of failing inside the parser."""
+
+
+_TextDates.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def load_scenario(path: Path, names: Names, directory: Directory) -> Scenario:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextDates)  # a SafeLoader
     except OSError as exc:
         raise ProblemList(str(path), [f"(file): cannot read it: {exc.strerror or exc}"]) from None
     except yaml.YAMLError as exc:
