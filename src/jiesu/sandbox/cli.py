@@ -113,7 +113,9 @@ def run(
         ..., "--scenario", exists=True, dir_okay=False, help="the scenario YAML"
     ),
     runs: int = typer.Option(20, "--runs", min=1, max=500, help="repeated runs per side"),
-    seed: int = typer.Option(1, "--seed", help="seed of the first run (run i uses seed + i)"),
+    seed: int = typer.Option(
+        1, "--seed", help="seed of the runs: the same seed gives the same result"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the whole result as JSON"),
 ) -> None:
     """Replay a period of history unchanged and with the scenario; compare with uncertainty."""

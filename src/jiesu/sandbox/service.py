@@ -104,7 +104,7 @@ def _minus(a: float | None, b: float | None) -> float | None:
     return a - b if a is not None and b is not None else None
 
 
-def _measures(r: RunResult, days: int) -> dict[str, float | None]:
+def _measures(r: RunResult) -> dict[str, float | None]:
     return {
         "requests": float(r.n),
         "on_time_share": r.on_time_share,
@@ -197,8 +197,8 @@ def run_sandbox(
                 progress(f"{which} run {i + 1}", done, total)
     seconds = max(0.0, min(base.horizon, window.end.timestamp()) - window.start.timestamp())
     days = len(base.day_ends)
-    b = [_measures(r, days) for r in baseline_runs]
-    s = [_measures(r, days) for r in scenario_runs]
+    b = [_measures(r) for r in baseline_runs]
+    s = [_measures(r) for r in scenario_runs]
     keys = list(b[0])
     diff = {k: _summary([_minus(y[k], x[k]) for x, y in zip(b, s, strict=True)]) for k in keys}
     base_share = _summary([m["on_time_share"] for m in b])

@@ -16,7 +16,6 @@ from __future__ import annotations
 import heapq
 import random
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -75,9 +74,7 @@ def _dt(s: float) -> datetime:
     return datetime.fromtimestamp(s, UTC)
 
 
-def run_once(
-    plan: Plan, rng: random.Random, *, tick: Callable[[], None] | None = None
-) -> RunResult:
+def run_once(plan: Plan, rng: random.Random) -> RunResult:
     """Simulate the period once; ``plan`` says who goes where under which rules."""
     draw = Draw(plan.pools, rng)
     cases = [Case(p) for p in plan.expand(rng)]
@@ -194,8 +191,6 @@ def run_once(
             open_now += 1
             c.due = deadline(c, t, fresh=True)
             at(t + draw.accept(c.unit, p.category), ACCEPT, i)
-        if tick is not None and kind == ARRIVE:
-            tick()
     while next_day < len(day_ends):
         backlog.append(open_now)
         next_day += 1
