@@ -8,12 +8,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from jiesu.algoaudit.endpoints import router as model_audit
 from jiesu.analytics.endpoints import router as analytics
 from jiesu.city.endpoints import router as city
 from jiesu.db.migrate import head_revision
 from jiesu.deliberation.endpoints import router as consultations
 from jiesu.deliberation.public import router as public_consultations
 from jiesu.dispatch.endpoints import router as dispatch
+from jiesu.equity.endpoints import router as equity
 from jiesu.errors import error_responses
 from jiesu.evidence.endpoints import router as evidence
 from jiesu.intake.endpoints import router as intake
@@ -51,6 +53,8 @@ for router in (
     evidence,
     consultations,
     public_consultations,
+    model_audit,
+    equity,
 ):
     api.include_router(router)
 

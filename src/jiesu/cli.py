@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from jiesu.algoaudit.cli import audit_models
 from jiesu.analytics.bench import bench_analytics
 from jiesu.analytics.cli import app as analytics_app
 from jiesu.analytics.cli_report import report_cmd
@@ -16,6 +17,7 @@ from jiesu.deliberation.cli import app as consult_app
 from jiesu.demo.cli import demo
 from jiesu.dispatch.bench import bench_dispatch
 from jiesu.dispatch.cli import app as dispatch_app
+from jiesu.equity.cli import equity_cmd
 from jiesu.intake.bench import app as bench_app
 from jiesu.intake.importer.cli import import_cmd
 from jiesu.intake.open311.cli import app as open311_app
@@ -34,6 +36,7 @@ from jiesu.privacy.cli import app as audit_app
 from jiesu.privacy.cli_export import app as export_app
 from jiesu.privacy.cli_privacy import app as privacy_app
 from jiesu.rates.cli import app as rates_app
+from jiesu.sandbox.cli import app as sandbox_app
 from jiesu.web.bench import bench_web
 from jiesu.workflow.cli import app as workflow_app
 
@@ -45,6 +48,7 @@ app = typer.Typer(
 app.command("demo")(demo)
 app.command("import")(import_cmd)
 app.command("report")(report_cmd)
+app.command("equity")(equity_cmd)
 app.command("backup")(backup_cmd)
 app.command("restore")(restore_cmd)
 app.add_typer(db_app, name="db")
@@ -54,6 +58,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(notify_app, name="notify")
 app.add_typer(audit_app, name="audit")
+audit_app.command("models")(audit_models)
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(sensors_app, name="sensors")
 app.add_typer(open311_app, name="open311")
@@ -64,6 +69,7 @@ app.add_typer(callbacks_app, name="callbacks")
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(export_app, name="export")
 app.add_typer(consult_app, name="consult")
+app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(bench_app, name="bench")
 app.add_typer(kb_app, name="kb")
 bench_app.command("nlp")(bench_nlp)

@@ -19,6 +19,7 @@ from jiesu.nlp.dataset import load_labelled
 from jiesu.nlp.evaluate import cross_validate, metrics
 from jiesu.nlp.language import KNOWN, LABELS, dominant_script, file_scripts
 from jiesu.nlp.model import TextClassifier
+from jiesu.nlp.profile import profile
 
 app = typer.Typer(
     help="Text understanding: train and measure the request classifier.",
@@ -108,6 +109,8 @@ def train(
                 "text_cols": text_col,
                 "label_col": label_col,
                 "scripts": scripts,
+                # What the audit's drift check compares today's requests with.
+                "profile": profile(ds.fields, ds.labels),
             }
         )
         model.fit(ds.fields, ds.labels, progress=_say)

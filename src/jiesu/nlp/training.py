@@ -27,6 +27,7 @@ from jiesu.nlp import registry
 from jiesu.nlp.evaluate import Top, metrics
 from jiesu.nlp.keywords import KeywordClassifier
 from jiesu.nlp.model import Doc, TextClassifier
+from jiesu.nlp.profile import profile
 from jiesu.nlp.suggest import keyword_classifier
 from jiesu.workflow.models import Event, ServiceRequest
 
@@ -189,6 +190,7 @@ def retrain(
             "data_sha256": _fingerprint(docs, labels),
             "text_cols": ["title", "text"],
             "label_col": "category",
+            "profile": profile(docs, labels),
         }
     )
     final.fit(docs, labels, progress=say)

@@ -37,6 +37,8 @@ STAFF_NAV: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("/desk/consult", "议事", "Consultations", ("supervisor", "analyst", "admin")),
     ("/desk/reports", "报告", "Reports", ("supervisor", "analyst", "admin")),
     ("/desk/knowledge", "知识库", "Knowledge", ("handler", "supervisor", "admin")),
+    ("/desk/equity", "服务均等", "Equity", ("supervisor", "analyst", "admin")),
+    ("/desk/audit", "算法审计", "Model audit", ("supervisor", "analyst", "admin")),
     ("/desk/review", "审核", "Reviews", ("supervisor",)),
     ("/desk/admin", "系统管理", "Admin", ("admin",)),
 ]

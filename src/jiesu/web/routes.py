@@ -17,8 +17,10 @@ from jiesu.web import (
     desk_admin,
     desk_admin_pack,
     desk_admin_sensors,
+    desk_audit,
     desk_consult,
     desk_dispatch,
+    desk_equity,
     desk_heat,
     desk_hot,
     desk_outbox,
@@ -73,6 +75,8 @@ for _r in (
     desk_outbox.router,
     consult.router,
     desk_consult.router,
+    desk_audit.router,
+    desk_equity.router,
 ):
     router.include_router(_r)
 

@@ -1,0 +1,1 @@
+"""The equity view: outcomes compared across districts, channels and caller groups."""
