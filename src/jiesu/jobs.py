@@ -1,6 +1,7 @@
 """Scheduled work shared by `jiesu workflow tick` and the schedule inside `jiesu serve`:
-overdue marking, call-back tasks and settling answered call-backs, audit digests; and the
-reports of the last day, week and month once they are due.
+overdue marking, declared events ended at their end time, call-back tasks and settling
+answered call-backs, audit digests; and the reports of the last day, week and month once they
+are due.
 
 Every scheduled run claims its job first (`ops.joblock.claim`), so that with several server
 processes on one database one of them runs it and the others skip that round."""
@@ -19,6 +20,7 @@ from jiesu.dispatch.actions import mark_summons_overdue
 from jiesu.loop.service import run_loop_tick
 from jiesu.ops.joblock import claim
 from jiesu.privacy.audit import make_digests
+from jiesu.surge.service import end_due
 from jiesu.workflow.service import TickResult, mark_overdue
 
 
@@ -27,6 +29,8 @@ def run_tick(session: Session, *, now: datetime) -> TickResult:
     result = mark_overdue(session, now=now)
     result.summons_overdue = mark_summons_overdue(session, now=now)
     loop = run_loop_tick(session, now=now)
+    # Events past their end time end here, their rules off and their reports kept.
+    result.events_ended = len(end_due(session, now=now))
     result.callbacks_created = loop["callbacks_created"]
     result.closed, result.reopened = loop["closed"], loop["reopened"]
     result.digests = len(make_digests(session, now=now, tz=ctx.tz))

@@ -24,6 +24,7 @@ from jiesu.loop.models import CallbackAttempt, CallbackTask, ScoringExclusion
 from jiesu.nlp.tables import ClassifierVersion
 from jiesu.people.models import ApiToken, User
 from jiesu.privacy.models import AuditDigest, EventRedaction, PersonalDataRead, PrivacyPurge
+from jiesu.surge.models import SurgeAttachment, SurgeCase, SurgeEvent
 from jiesu.workflow.models import Contact, Event, ServiceRequest
 
 __all__ = [
@@ -59,5 +60,8 @@ __all__ = [
     "SensorRule",
     "ServiceRequest",
     "Summons",
+    "SurgeAttachment",
+    "SurgeCase",
+    "SurgeEvent",
     "User",
 ]

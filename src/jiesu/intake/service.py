@@ -16,6 +16,7 @@ from jiesu.logs import get_logger
 from jiesu.nlp.understand import understand
 from jiesu.nlp.urgency import more_urgent
 from jiesu.people.service import Actor
+from jiesu.surge.attach import attach_at_intake
 from jiesu.workflow.events import append_event
 from jiesu.workflow.models import Contact, ServiceRequest
 
@@ -140,6 +141,9 @@ def submit_request(
     )
     session.flush()
     log.info("request.received", ticket=req.ticket, channel=req.channel, actor=actor.name)
+    if live:
+        # Before dispatch: a request of a lasting event is dispatched by the event's rules.
+        attach_at_intake(session, req, now=now)
     if live and auto_dispatch:
         dispatch_at_intake(session, req, now=now, ctx=ctx)
     return req, True

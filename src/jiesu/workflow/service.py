@@ -82,7 +82,9 @@ def _dispatch(s: Step) -> dict[str, Any]:
         raise BadInput("urgency", f"must be one of {', '.join(URGENCY_CLASSES)}")
     # What the catalogue (or the learned router) says, for the category and urgency as they
     # will be after this action; the person may follow it or overrule it.
-    decision = decide_for(s.session, req, s.ctx.tz, category=category.code, urgency=urgency)
+    decision = decide_for(
+        s.session, req, s.ctx.tz, category=category.code, urgency=urgency, now=s.now
+    )
     unit_code = s.text("unit", required=False)
     if unit_code is None:
         if decision.unit is None:
@@ -191,12 +193,17 @@ def _reply(s: Step) -> dict[str, Any]:
     assert text is not None
     # The call-back is owed from the moment the unit answers (回访 follows every 答复).
     ensure_callback_task(s.session, req, s.now, "replied")
-    return {
+    payload = {
         "unit": _unit_code(req),
         "text": text,
         "late": late,
         "quality": check_reply(s.session, req, text),
     }
+    # A reply sent to every caller of an event's master case says so (surge/service.py);
+    # the API's reply body cannot carry this key.
+    if isinstance(via := s.params.get("via"), dict):
+        payload["via"] = via
+    return payload
 
 
 def _resolution(s: Step) -> str:
@@ -481,6 +488,8 @@ class TickResult:
     reopened: int = 0
     # Summoned units (吹哨报到) that did not report in time.
     summons_overdue: int = 0
+    # Declared events ended at their end time (surge mode).
+    events_ended: int = 0
 
 
 def mark_overdue(session: Session, *, now: datetime) -> TickResult:
