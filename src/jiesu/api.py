@@ -19,6 +19,7 @@ from jiesu.loop.endpoints import router as loop
 from jiesu.nlp.endpoints import router as understanding
 from jiesu.people.endpoints import router as people
 from jiesu.rates.endpoints import router as rates
+from jiesu.surge.endpoints import router as surge
 from jiesu.workflow.endpoints import router as workflow
 
 # What any route may answer before its own checks run.
@@ -43,6 +44,7 @@ for router in (
     loop,
     dispatch,
     analytics,
+    surge,
 ):
     api.include_router(router)
 

@@ -100,6 +100,15 @@ API: dict[str, str] = {
     "GET /api/v1/dispatch/stats": "sup analyst admin",
     "GET /api/v1/analytics/heat": "sup analyst admin",
     "GET /api/v1/analytics/warehouse": "sup analyst admin",
+    "POST /api/v1/surge/events": "sup admin",
+    "GET /api/v1/surge/events": STAFF,
+    "GET /api/v1/surge/events/{event_id}": STAFF,
+    "POST /api/v1/surge/events/{event_id}/end": "sup admin",
+    "POST /api/v1/surge/events/{event_id}/reply": "sup admin",
+    "POST /api/v1/surge/events/{event_id}/attach": "op disp sup admin",
+    "GET /api/v1/surge/events/{event_id}/dashboard": "op disp sup analyst admin",
+    "GET /api/v1/surge/events/{event_id}/report": "op disp sup analyst admin",
+    "GET /api/v1/surge/scripts": "op sup admin",
     "GET /api/v1/health": EVERYONE,
     "GET /api/v1/ready": EVERYONE,
 }
@@ -121,6 +130,7 @@ DESKS: dict[str, str] = {
     "/desk/intake": "op sup admin",
     "/desk/overview": "sup analyst admin",
     "/desk/rates": "h1 h2 sup analyst admin",
+    "/desk/surge": "op disp sup analyst admin",
     "/desk/reports": "sup analyst admin",
     "/desk/requests": STAFF,
     "/desk/review": "sup admin",
@@ -161,6 +171,14 @@ BODIES: dict[str, Any] = {
     "/decision": {"decision": "approved", "note": "ok"},
     "/dispatch/catalogue": {"rules": []},
     "/dispatch/preview": {"text": "路灯坏了"},
+    "/surge/events": {
+        "name": "停水",
+        "kind": "water_outage",
+        "areas": ["110101008"],
+        "ends_at": "2026-11-03T00:00:00+08:00",
+        "keywords": ["停水"],
+    },
+    "/attach": {"ticket": "20990101-NOSUCH", "reason": "r"},
 }
 
 
@@ -210,7 +228,13 @@ def test_every_api_operation_is_allowed_exactly_to_its_roles(
                 )  # fmt: skip
                 session.commit()
                 url = path.replace("{ticket}", req.ticket).replace("{token}", "no-such-link")
-                for name in ("{version}", "{task_id}", "{exclusion_id}", "{token_id}"):
+                for name in (
+                    "{version}",
+                    "{task_id}",
+                    "{exclusion_id}",
+                    "{token_id}",
+                    "{event_id}",
+                ):
                     url = url.replace(name, "999")
                 kw: dict[str, Any] = {}
                 if role != "anon":

@@ -210,6 +210,10 @@ def declare(
     """Declare an event: one master case per area, opened in the normal loop."""
     _need(actor)
     values, areas, warnings = check_declaration(session, data, now=now)
+    for i, area in enumerate(areas):
+        # A district's supervisor declares for the district, not for the city.
+        if actor.area_path and not area.path.startswith(actor.area_path):
+            raise Forbidden(f"areas[{i}]: {area.name} lies outside the area you supervise")
     event = SurgeEvent(
         **values,
         declared_at=now,
@@ -424,3 +428,24 @@ def bulk_reply(
     session.flush()
     log.info("surge.bulk_reply", event_id=event.id, replied=len(result.replied), by=actor.name)
     return result
+
+
+def case_for(
+    session: Session, event: SurgeEvent, request: ServiceRequest, area: str | None
+) -> SurgeCase:
+    """The master case a request attached by hand goes to: the named declared area's, or the
+    one whose area holds the request."""
+    if area is not None:
+        code = find_area(session, area).code
+        for case in event.cases:
+            if case.area.code == code:
+                return case
+        raise BadInput("area", f"{area} is not one of the event's areas")
+    path = request.area.path if request.area is not None else ""
+    for case in event.cases:
+        if path.startswith(case.area.path):
+            return case
+    raise BadInput(
+        "area",
+        f"request {request.ticket} lies outside the event's areas; name the area to attach it to",
+    )

@@ -9,7 +9,7 @@ Three ways out of one form: a work order (the usual), a consultation answered on
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -26,6 +26,7 @@ from jiesu.intake.schemas import RequestIn
 from jiesu.intake.service import submit_request
 from jiesu.nlp.understand import scored_text, understand
 from jiesu.privacy.contacts import phone_hashes
+from jiesu.surge.script import Script, scripts_for
 from jiesu.web.forms import FormErrors, form_dict
 from jiesu.web.render import render
 from jiesu.web.requests import INTERNAL_STATUS, pickers
@@ -51,6 +52,8 @@ class Reading:
     suggestions: list[CategorySuggestion]
     understanding: UnderstandingOut
     history: list[tuple[str, str, str, Any]]  # ticket, title, status, received_at
+    # Scripts (口径) of lasting events that this call's place or words match.
+    scripts: list[Script] = field(default_factory=list)
 
 
 def _history(s: Session, phone: str) -> list[tuple[str, str, str, Any]]:
@@ -78,8 +81,15 @@ def read_call(s: Session, values: dict[str, str], now: Any) -> Reading:
     ctx = city_context(s)
     text = values.get("text", "").strip()
     history = _history(s, values.get("phone", ""))
+    scripts = scripts_for(
+        s,
+        text=text[:10_000],
+        area=values.get("area") or None,
+        category=values.get("category") or None,
+        now=now,
+    )
     if not text:
-        return Reading([], UnderstandingOut(), history)
+        return Reading([], UnderstandingOut(), history, scripts)
     category = area = None
     try:
         category = find_category(s, values["category"]) if values.get("category") else None
@@ -101,6 +111,7 @@ def read_call(s: Session, values: dict[str, str], now: Any) -> Reading:
         [CategorySuggestion(**sg) for sg in payload["suggestions"]],
         understanding_out(payload, scored_text("", text)),
         history,
+        scripts,
     )
 
 
