@@ -88,6 +88,11 @@ def step_names() -> dict[str, tuple[str, str]]:
     names["exclusion_approved"] = ("同意不纳入考核", "left out of scoring")
     names["exclusion_refused"] = ("不同意不纳入考核", "kept in scoring")
     names["overdue"] = ("超时", "overdue")
+    names["surge_attached"] = ("并入突发事件主工单", "attached to an event's master case")
+    names["surge_caller"] = ("来电并入", "a caller attached")
+    names["surge_declared"] = ("宣布突发事件，临时规则生效", "event declared, temporary rules on")
+    names["surge_bulk_reply"] = ("统一答复", "one reply to every caller")
+    names["surge_ended"] = ("事件结束，规则恢复常规", "event ended, usual rules back")
     return names
 
 
