@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
 from jiesu.surge.models import SurgeAttachment, SurgeCase, SurgeEvent
@@ -35,17 +35,15 @@ class Overlay:
 
 
 def event_of(session: Session, request: ServiceRequest) -> SurgeEvent | None:
-    """The event a request belongs to, as a caller or as a master case, if any."""
+    """The event a request belongs to, as a caller or as a master case, if any: one query,
+    since every dispatch decision and every deadline of every request asks."""
     if request.id is None:
         return None
-    event_id = session.scalar(
-        select(SurgeAttachment.event_id).where(SurgeAttachment.request_id == request.id)
-    )
-    if event_id is None:
-        event_id = session.scalar(
-            select(SurgeCase.event_id).where(SurgeCase.request_id == request.id)
-        )
-    return session.get(SurgeEvent, event_id) if event_id is not None else None
+    mine = union(
+        select(SurgeAttachment.event_id).where(SurgeAttachment.request_id == request.id),
+        select(SurgeCase.event_id).where(SurgeCase.request_id == request.id),
+    ).scalar_subquery()
+    return session.scalar(select(SurgeEvent).where(SurgeEvent.id.in_(mine)).limit(1))
 
 
 def lasts(event: SurgeEvent, now: datetime | None) -> bool:
