@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from jiesu.analytics.endpoints import router as analytics
+from jiesu.callers.endpoints import router as callers
 from jiesu.city.endpoints import router as city
 from jiesu.db.migrate import head_revision
 from jiesu.dispatch.endpoints import router as dispatch
@@ -45,6 +46,7 @@ for router in (
     dispatch,
     analytics,
     surge,
+    callers,
 ):
     api.include_router(router)
 

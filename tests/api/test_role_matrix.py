@@ -104,11 +104,14 @@ API: dict[str, str] = {
     "GET /api/v1/surge/events": STAFF,
     "GET /api/v1/surge/events/{event_id}": STAFF,
     "POST /api/v1/surge/events/{event_id}/end": "sup admin",
-    "POST /api/v1/surge/events/{event_id}/reply": "sup admin",
+    "POST /api/v1/surge/events/{event_id}/reply": "h1 h2 sup admin",
     "POST /api/v1/surge/events/{event_id}/attach": "op disp sup admin",
     "GET /api/v1/surge/events/{event_id}/dashboard": "op disp sup analyst admin",
     "GET /api/v1/surge/events/{event_id}/report": "op disp sup analyst admin",
     "GET /api/v1/surge/scripts": "op sup admin",
+    "GET /api/v1/requests/{ticket}/caller": "op disp sup analyst admin",
+    "POST /api/v1/requests/{ticket}/caller-flags": "op sup admin",
+    "POST /api/v1/requests/{ticket}/caller-flags/{flag_id}/remove": "op sup admin",
     "GET /api/v1/health": EVERYONE,
     "GET /api/v1/ready": EVERYONE,
 }
@@ -179,6 +182,8 @@ BODIES: dict[str, Any] = {
         "keywords": ["停水"],
     },
     "/attach": {"ticket": "20990101-NOSUCH", "reason": "r"},
+    "/caller-flags": {"kind": "elderly_alone", "reason": "独居", "consent": True},
+    "/remove": {"reason": "已搬走"},
 }
 
 
@@ -228,13 +233,9 @@ def test_every_api_operation_is_allowed_exactly_to_its_roles(
                 )  # fmt: skip
                 session.commit()
                 url = path.replace("{ticket}", req.ticket).replace("{token}", "no-such-link")
-                for name in (
-                    "{version}",
-                    "{task_id}",
-                    "{exclusion_id}",
-                    "{token_id}",
-                    "{event_id}",
-                ):
+                for name in ("{version}", "{task_id}", "{exclusion_id}", "{token_id}"):
+                    url = url.replace(name, "999")
+                for name in ("{event_id}", "{flag_id}"):  # surge events, caller flags
                     url = url.replace(name, "999")
                 kw: dict[str, Any] = {}
                 if role != "anon":

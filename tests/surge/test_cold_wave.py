@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jiesu.errors import Forbidden
 from jiesu.jobs import run_tick_once
 from jiesu.kit.clock import FixedClock
 from jiesu.loop.models import CallbackTask
@@ -187,3 +189,18 @@ def test_the_tick_ends_an_event_at_its_end_time_under_the_job_lock(
     assert event.report is not None and event.report["callers"] == 1
     again = run_tick_once(session, now=past + timedelta(minutes=1))
     assert again is not None and again.events_ended == 0
+
+
+def test_the_heating_companys_handler_replies_for_its_master_case_only(
+    session: Session, clock: FixedClock
+) -> None:
+    now = clock.now()
+    world = make_surge_world(session, now)
+    event, _ = declare_cold_wave(session, world, now)
+    req = call(session, world, now)
+    with pytest.raises(Forbidden):
+        bulk_reply(session, event, "已修复", actor=world.actor("h1"), now=now, ctx=world.ctx)
+    result = bulk_reply(session, event, "已修复", actor=world.actor("heat"), now=now, ctx=world.ctx)
+    assert result.replied == [req.ticket]
+    accept = session.scalar(select(Event).where(Event.request_id == req.id, Event.kind == "accept"))
+    assert accept is not None and accept.actor == "heat"

@@ -1,6 +1,7 @@
 """Imports every domain's tables so that metadata (and Alembic) sees them all."""
 
 from jiesu.analytics.models import EarlyWarning, MonthlyTopic
+from jiesu.callers.models import CallerFlag
 from jiesu.city.models import (
     Area,
     CalendarYear,
@@ -37,6 +38,7 @@ __all__ = [
     "CalendarYear",
     "CallbackAttempt",
     "CallbackTask",
+    "CallerFlag",
     "Category",
     "City",
     "CityPackLoad",

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jiesu.callers.service import note_repeat_at_intake
 from jiesu.city.service import CityContext, find_area, find_category
 from jiesu.dispatch.auto import dispatch_at_intake
 from jiesu.errors import BadInput, Forbidden
@@ -144,6 +145,8 @@ def submit_request(
     if live:
         # Before dispatch: a request of a lasting event is dispatched by the event's rules.
         attach_at_intake(session, req, now=now)
+        # The same caller again about the same unsolved problem is raised, not buried.
+        note_repeat_at_intake(session, req, now=now)
     if live and auto_dispatch:
         dispatch_at_intake(session, req, now=now, ctx=ctx)
     return req, True

@@ -1,4 +1,5 @@
-"""Key rotation: every contact re-encrypted under the newest key, a batch at a time.
+"""Key rotation: every contact (and caller flag) re-encrypted under the newest key, a batch
+at a time.
 
 Which rows are left is in the rows themselves (``contacts.key_id``), so a rotation needs no
 state of its own: stopped halfway, it is run again and carries on; run twice, the second finds
@@ -13,6 +14,7 @@ from collections import Counter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from jiesu.callers.models import SEALED, CallerFlag
 from jiesu.privacy.contacts import PERSONAL_FIELDS
 from jiesu.privacy.keys import active_keyring
 from jiesu.workflow.models import Contact
@@ -22,19 +24,19 @@ BATCH = 500
 
 def rows_by_key(session: Session) -> Counter[str]:
     """How many contacts each key id still holds."""
-    return Counter(
-        {
-            kid or "?": n
-            for kid, n in session.execute(
-                select(Contact.key_id, func.count()).group_by(Contact.key_id)
-            )
-        }
-    )
+    out: Counter[str] = Counter()
+    for model in (Contact, CallerFlag):
+        for kid, n in session.execute(select(model.key_id, func.count()).group_by(model.key_id)):
+            out[kid or "?"] += n
+    return out
 
 
 def left_to_rotate(session: Session) -> int:
     newest = active_keyring().newest.kid
-    return session.scalar(select(func.count()).where(Contact.key_id != newest)) or 0
+    return sum(
+        session.scalar(select(func.count()).select_from(m).where(m.key_id != newest)) or 0
+        for m in (Contact, CallerFlag)
+    )
 
 
 def rotate_batch(session: Session, *, limit: int = BATCH) -> int:
@@ -49,5 +51,15 @@ def rotate_batch(session: Session, *, limit: int = BATCH) -> int:
         for field in PERSONAL_FIELDS:
             getattr(contact, field)
         contact.key_id = newest
+    flags = session.scalars(
+        select(CallerFlag)
+        .where(CallerFlag.key_id != newest)
+        .order_by(CallerFlag.id)
+        .limit(max(0, limit - len(rows)))
+    ).all()
+    for flag in flags:
+        for field in SEALED:
+            getattr(flag, field)
+        flag.key_id = newest
     session.flush()
-    return len(rows)
+    return len(rows) + len(flags)

@@ -144,8 +144,12 @@ def list_cmd(
         console.print_json(json.dumps(rows, ensure_ascii=False))
         return
     table = Table("id", "name", "kind", "status", "starts", "ends", "areas", "callers", "open")
+    tz = settings().tz
     for r in rows:
-        table.add_row(*(str(r[k]) if k != "areas" else ",".join(r[k]) for k in r))
+        span = [datetime.fromisoformat(r[k]).astimezone(tz).strftime("%m-%d %H:%M")
+                for k in ("starts_at", "ends_at")]  # fmt: skip
+        table.add_row(str(r["id"]), r["name"], r["kind"], r["status"], *span,
+                      ",".join(r["areas"]), str(r["callers"]), str(r["open"]))  # fmt: skip
     console.print(table)
 
 

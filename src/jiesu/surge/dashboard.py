@@ -162,6 +162,16 @@ def dashboard(
     }
 
 
+def callers_by_case(session: Session, event_id: int) -> dict[int, int]:
+    """Callers attached to each master case of an event (one grouped query, for lists)."""
+    rows = session.execute(
+        select(SurgeAttachment.case_id, func.count())
+        .where(SurgeAttachment.event_id == event_id)
+        .group_by(SurgeAttachment.case_id)
+    ).all()
+    return {case_id: n for case_id, n in rows}
+
+
 def callers_count(session: Session, event_id: int) -> int:
     return (
         session.scalar(

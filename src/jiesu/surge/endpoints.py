@@ -15,7 +15,7 @@ from jiesu.city.service import city_context
 from jiesu.deps import DB, ClockDep, CurrentActor, require_role, write
 from jiesu.errors import Conflict, error_responses
 from jiesu.surge.attach import attach, attachment_of
-from jiesu.surge.dashboard import callers_count, dashboard
+from jiesu.surge.dashboard import callers_by_case, callers_count, dashboard
 from jiesu.surge.models import SurgeEvent
 from jiesu.surge.schemas import (
     BulkReplyIn,
@@ -66,8 +66,7 @@ def _utc(at: datetime) -> datetime:
 def event_out(
     s: Session, e: SurgeEvent, now: datetime, warnings: list[str] | None = None
 ) -> EventOut:
-    counts = dashboard(s, e, now=now, tz=city_context(s).tz)["areas"]
-    by_area = {a["area"]: a["callers"] for a in counts}
+    by_case = callers_by_case(s, e.id)
     return EventOut(
         id=e.id,
         name=e.name,
@@ -93,7 +92,7 @@ def event_out(
                 area_name=c.area.name,
                 master=c.request.ticket,
                 status=c.request.status,
-                callers=by_area.get(c.area.code, 0),
+                callers=by_case.get(c.id, 0),
             )
             for c in e.cases
         ],
@@ -162,8 +161,9 @@ async def post_reply(
     event_id: Id, body: BulkReplyIn, db: DB, actor: CurrentActor, clock: ClockDep
 ) -> BulkReplyOut:
     """One reply to every caller of the event's master cases (or of one area's) who still
-    waits for one; each request gets it in its own timeline."""
-    require_role(actor, *sorted(DECLARERS))
+    waits for one; each request gets it in its own timeline. A unit's handlers reply for the
+    master cases their unit leads."""
+    require_role(actor, *sorted(DECLARERS | {"handler"}))
     now = clock.now()
 
     def work(s: Session) -> BulkReplyOut:

@@ -274,8 +274,14 @@ def list_events(
     session: Session, *, status: str | None = None, now: datetime, limit: int = 200
 ) -> list[SurgeEvent]:
     q = select(SurgeEvent).order_by(SurgeEvent.starts_at.desc(), SurgeEvent.id.desc())
-    rows = list(session.scalars(q.limit(limit)))
-    return [e for e in rows if status is None or status_of(e, now) == status]
+    lasting = SurgeEvent.ended_at.is_(None)
+    if status == "ended":
+        q = q.where(SurgeEvent.ended_at.is_not(None))
+    elif status == "scheduled":
+        q = q.where(lasting, SurgeEvent.starts_at > now)
+    elif status == "active":
+        q = q.where(lasting, SurgeEvent.starts_at <= now)
+    return list(session.scalars(q.limit(limit)))
 
 
 def end_event(
@@ -380,14 +386,21 @@ def bulk_reply(
     ctx: CityContext,
     area: str | None = None,
 ) -> BulkResult:
-    """One reply to every caller still waiting for one; each gets it in its own timeline
+    """One reply to every caller still waiting for one (a handler: of the master cases their
+    unit leads, and of those callers the ones it leads); each gets it in its own timeline
     (through the workflow, so deadlines, call-back tasks and reply checks work as for any
     reply), and the master case records whom it reached and whom not, and why."""
-    _need(actor)
+    cases = list(event.cases)
+    if actor.role == "handler":
+        # The unit that leads a master case answers its callers; a supervisor answers all.
+        cases = [c for c in cases if c.request.lead_unit_id == actor.unit_id]
+        if not cases:
+            raise Forbidden(f"your unit leads none of event {event.id}'s master cases")
+    else:
+        _need(actor)
     text = text.strip()
     if not text:
         raise BadInput("text", "is required")
-    cases = event.cases
     if area is not None:
         code = find_area(session, area).code
         cases = [c for c in cases if c.area.code == code]

@@ -1,4 +1,5 @@
-"""surge mode: declared events, their master cases per area, the callers attached
+"""surge mode: declared events, their master cases per area, the callers attached;
+caller profiles: flags on vulnerable callers (their reasons encrypted like contacts)
 
 Revision ID: 0013
 Revises: 0010
@@ -112,8 +113,43 @@ def upgrade() -> None:
             batch_op.f("ix_surge_attachments_event_id"), ["event_id"], unique=False
         )
 
+    op.create_table(
+        "caller_flags",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("request_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("consent", sa.Boolean(), nullable=False),
+        sa.Column("flagged_at", jiesu.db.base.UTCDateTime(), nullable=False),
+        sa.Column("flagged_by", sa.String(length=100), nullable=False),
+        sa.Column("flagged_by_id", sa.Integer(), nullable=True),
+        sa.Column("removed_at", jiesu.db.base.UTCDateTime(), nullable=True),
+        sa.Column("removed_by", sa.String(length=100), nullable=True),
+        sa.Column("removed_reason", sa.Text(), nullable=False),
+        sa.Column("key_id", sa.String(length=16), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["flagged_by_id"], ["users.id"], name=op.f("fk_caller_flags_flagged_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["request_id"],
+            ["service_requests.id"],
+            name=op.f("fk_caller_flags_request_id_service_requests"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_caller_flags")),
+    )
+    with op.batch_alter_table("caller_flags", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_caller_flags_key_id"), ["key_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_caller_flags_request_id"), ["request_id"], unique=False
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("caller_flags", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_caller_flags_request_id"))
+        batch_op.drop_index(batch_op.f("ix_caller_flags_key_id"))
+    op.drop_table("caller_flags")
     with op.batch_alter_table("surge_attachments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_surge_attachments_event_id"))
         batch_op.drop_index(batch_op.f("ix_surge_attachments_case_id"))
