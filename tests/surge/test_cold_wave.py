@@ -99,6 +99,9 @@ def test_a_cold_wave_gathers_heating_callers_into_one_master_case(
             "master": master.ticket,
         }
         assert reply.payload["late"] is False
+        # Scored once for all: the same text to each caller is not copy-paste.
+        assert reply.payload["quality"]["bulk"] is True
+        assert "copy of an earlier reply" not in " ".join(reply.payload["quality"]["flags"])
         # Each caller is called back on their own.
         assert session.scalar(select(CallbackTask).where(CallbackTask.request_id == req.id))
     bulk = session.scalar(

@@ -25,6 +25,7 @@ from jiesu.intake.schemas import RequestIn
 from jiesu.intake.service import submit_request
 from jiesu.kit.timelimits import TimeLimit
 from jiesu.logs import get_logger
+from jiesu.nlp.reply_check import check_reply
 from jiesu.people.service import Actor
 from jiesu.surge.models import EVENT_KINDS, SurgeAttachment, SurgeCase, SurgeEvent
 from jiesu.surge.schemas import EventIn
@@ -364,6 +365,7 @@ def _reply_one(
     now: datetime,
     ctx: CityContext,
     via: dict[str, Any],
+    quality: dict[str, Any],
 ) -> None:
     """Bring one caller's request to 答复 with the event's reply: accepted first if it waits
     for its unit, checked before anything changes."""
@@ -372,7 +374,13 @@ def _reply_one(
         apply_action(session, req, "accept", actor=actor, now=now, ctx=ctx)
     check_action(req, "reply", actor)
     apply_action(
-        session, req, "reply", actor=actor, now=now, ctx=ctx, params={"text": text, "via": via}
+        session,
+        req,
+        "reply",
+        actor=actor,
+        now=now,
+        ctx=ctx,
+        params={"text": text, "via": via, "quality": quality},
     )
 
 
@@ -410,12 +418,18 @@ def bulk_reply(
     for case in cases:
         via = {"event": event.id, "master": case.request.ticket}
         reached, missed = [], []
+        quality: dict[str, Any] | None = None
         for req in callers(session, case):
             if req.status not in ("dispatched", "accepted"):
                 missed.append((req.ticket, f"it is {req.status}"))
                 continue
+            # Scored once, against the unit's earlier replies, as the reply of the master case.
+            if quality is None:
+                quality = check_reply(session, case.request, text) | {"bulk": True}
             try:
-                _reply_one(session, req, text, actor=actor, now=now, ctx=ctx, via=via)
+                _reply_one(
+                    session, req, text, actor=actor, now=now, ctx=ctx, via=via, quality=quality
+                )
             except (Forbidden, IllegalAction, BadInput) as exc:
                 missed.append((req.ticket, exc.message))
                 continue

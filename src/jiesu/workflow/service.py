@@ -193,15 +193,18 @@ def _reply(s: Step) -> dict[str, Any]:
     assert text is not None
     # The call-back is owed from the moment the unit answers (回访 follows every 答复).
     ensure_callback_task(s.session, req, s.now, "replied")
+    # A reply sent to every caller of an event's master case says so (surge/service.py) and
+    # carries the quality record its text got once: checked against each sibling, the same
+    # text would read as copy-paste. The API's reply body can carry neither key.
+    via, quality = s.params.get("via"), s.params.get("quality")
+    bulk = isinstance(via, dict) and isinstance(quality, dict)
     payload = {
         "unit": _unit_code(req),
         "text": text,
         "late": late,
-        "quality": check_reply(s.session, req, text),
+        "quality": quality if bulk else check_reply(s.session, req, text),
     }
-    # A reply sent to every caller of an event's master case says so (surge/service.py);
-    # the API's reply body cannot carry this key.
-    if isinstance(via := s.params.get("via"), dict):
+    if bulk:
         payload["via"] = via
     return payload
 
