@@ -73,6 +73,7 @@ def test_declare_on_the_desk_then_watch_reply_and_end(client: TestClient) -> Non
             "/desk/intake/read", data={"text": HEAT_TEXT}, headers={"X-CSRF-Token": op_csrf}
         ).text
         assert "surge-script" in panel and "热力集团已加派人员" in panel
+        assert "关键词 暖气" in panel and "地点未定" in panel  # why, in the desk's language
         quiet = op.post(
             "/desk/intake/read", data={"text": "路灯坏了"}, headers={"X-CSRF-Token": op_csrf}
         ).text

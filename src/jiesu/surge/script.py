@@ -12,6 +12,10 @@ from jiesu.dispatch.directory import directory
 from jiesu.surge.attach import lasting_events, trigger_of
 from jiesu.surge.match import match
 
+# The match's reasons ("area 110101", "keyword 暖气, 供暖") in the desk's two languages.
+_WORDS = {"area": "区域", "category": "类别", "keyword": "关键词"}
+NOT_PLACED = "place not known yet"
+
 
 @dataclass(frozen=True)
 class Script:
@@ -20,6 +24,16 @@ class Script:
     kind: str
     script: str
     why: tuple[str, ...]
+
+    def why_pairs(self) -> list[tuple[str, str]]:
+        out = []
+        for reason in self.why:
+            if reason == NOT_PLACED:
+                out.append(("地点未定", reason))
+                continue
+            head, _, rest = reason.partition(" ")
+            out.append((f"{_WORDS.get(head, head)} {rest}", reason))
+        return out
 
 
 def scripts_for(
@@ -49,6 +63,6 @@ def scripts_for(
             at=now,
         )
         if found is not None:
-            why = found.reasons if area else (*found.reasons[1:], "place not known yet")
+            why = found.reasons if area else (*found.reasons[1:], NOT_PLACED)
             out.append(Script(event.id, event.name, event.kind, event.script, tuple(why)))
     return out
