@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from jiesu.algoaudit.endpoints import router as model_audit
 from jiesu.analytics.endpoints import router as analytics
+from jiesu.callers.endpoints import router as callers
 from jiesu.city.endpoints import router as city
 from jiesu.db.migrate import head_revision
 from jiesu.deliberation.endpoints import router as consultations
@@ -25,6 +26,7 @@ from jiesu.loop.endpoints import router as loop
 from jiesu.nlp.endpoints import router as understanding
 from jiesu.people.endpoints import router as people
 from jiesu.rates.endpoints import router as rates
+from jiesu.surge.endpoints import router as surge
 from jiesu.workflow.endpoints import router as workflow
 
 # What any route may answer before its own checks run.
@@ -55,6 +57,8 @@ for router in (
     public_consultations,
     model_audit,
     equity,
+    surge,
+    callers,
 ):
     api.include_router(router)
 

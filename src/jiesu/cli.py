@@ -37,6 +37,7 @@ from jiesu.privacy.cli_export import app as export_app
 from jiesu.privacy.cli_privacy import app as privacy_app
 from jiesu.rates.cli import app as rates_app
 from jiesu.sandbox.cli import app as sandbox_app
+from jiesu.surge.cli import app as event_app
 from jiesu.web.bench import bench_web
 from jiesu.workflow.cli import app as workflow_app
 
@@ -62,6 +63,7 @@ audit_app.command("models")(audit_models)
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(sensors_app, name="sensors")
 app.add_typer(open311_app, name="open311")
+app.add_typer(event_app, name="event")
 app.add_typer(nlp_app, name="nlp")
 app.add_typer(dispatch_app, name="dispatch")
 app.add_typer(rates_app, name="rates")

@@ -1,6 +1,7 @@
 """Scheduled work shared by `jiesu workflow tick` and the schedule inside `jiesu serve`:
-overdue marking, call-back tasks and settling answered call-backs, audit digests; and the
-reports of the last day, week and month once they are due.
+overdue marking, declared events ended at their end time, call-back tasks and settling
+answered call-backs, audit digests; and the reports of the last day, week and month once they
+are due.
 
 Every scheduled run claims its job first (`ops.joblock.claim`), so that with several server
 processes on one database one of them runs it and the others skip that round."""
@@ -23,6 +24,7 @@ from jiesu.notify.gateways import gateways_for
 from jiesu.notify.triggers import due_soon
 from jiesu.ops.joblock import claim
 from jiesu.privacy.audit import make_digests
+from jiesu.surge.service import end_due
 from jiesu.workflow.service import TickResult, mark_overdue
 
 
@@ -32,6 +34,8 @@ def run_tick(session: Session, *, now: datetime, due_soon_hours: float = 4.0) ->
     result.summons_overdue = mark_summons_overdue(session, now=now)
     expire_articles(session, now.astimezone(ctx.tz).date())
     loop = run_loop_tick(session, now=now)
+    # Events past their end time end here, their rules off and their reports kept.
+    result.events_ended = len(end_due(session, now=now))
     result.callbacks_created = loop["callbacks_created"]
     result.closed, result.reopened = loop["closed"], loop["reopened"]
     result.digests = len(make_digests(session, now=now, tz=ctx.tz))

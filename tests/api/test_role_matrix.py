@@ -138,6 +138,18 @@ API: dict[str, str] = {
     "GET /api/v1/audit/models": "sup analyst admin",
     "POST /api/v1/audit/models": "sup analyst admin",
     "GET /api/v1/equity": "sup analyst admin",
+    "POST /api/v1/surge/events": "sup admin",
+    "GET /api/v1/surge/events": STAFF,
+    "GET /api/v1/surge/events/{event_id}": STAFF,
+    "POST /api/v1/surge/events/{event_id}/end": "sup admin",
+    "POST /api/v1/surge/events/{event_id}/reply": "h1 h2 sup admin",
+    "POST /api/v1/surge/events/{event_id}/attach": "op disp sup admin",
+    "GET /api/v1/surge/events/{event_id}/dashboard": "op disp sup analyst admin",
+    "GET /api/v1/surge/events/{event_id}/report": "op disp sup analyst admin",
+    "GET /api/v1/surge/scripts": "op sup admin",
+    "GET /api/v1/requests/{ticket}/caller": "op disp sup analyst admin",
+    "POST /api/v1/requests/{ticket}/caller-flags": "op sup admin",
+    "POST /api/v1/requests/{ticket}/caller-flags/{flag_id}/remove": "op sup admin",
     "GET /api/v1/health": EVERYONE,
     "GET /api/v1/ready": EVERYONE,
 }
@@ -166,6 +178,7 @@ DESKS: dict[str, str] = {
     "/desk/knowledge/synonyms": "sup admin",
     "/desk/overview": "sup analyst admin",
     "/desk/rates": "h1 h2 sup analyst admin",
+    "/desk/surge": "op disp sup analyst admin",
     "/desk/reports": "sup analyst admin",
     "/desk/requests": STAFF,
     "/desk/review": "sup admin",
@@ -219,6 +232,16 @@ BODIES: dict[str, Any] = {
     "/votes": {"pass": "x", "option_id": 1},
     "/proposals": {"pass": "x", "label": "l"},
     "/comments": {"pass": "x", "body": "b"},
+    "/surge/events": {
+        "name": "停水",
+        "kind": "water_outage",
+        "areas": ["110101008"],
+        "ends_at": "2026-11-03T00:00:00+08:00",
+        "keywords": ["停水"],
+    },
+    "/attach": {"ticket": "20990101-NOSUCH", "reason": "r"},
+    "/caller-flags": {"kind": "elderly_alone", "reason": "独居", "consent": True},
+    "/remove": {"reason": "已搬走"},
 }
 
 
@@ -300,6 +323,8 @@ def test_every_api_operation_is_allowed_exactly_to_its_roles(
                 ):
                     url = url.replace(name, "999")
                 url = url.replace("{article_id}", "999")
+                for name in ("{event_id}", "{flag_id}"):  # surge events, caller flags
+                    url = url.replace(name, "999")
                 kw: dict[str, Any] = {}
                 if role != "anon":
                     kw["headers"] = {"Authorization": f"Bearer {tokens[role]}"}

@@ -1,6 +1,7 @@
 """Imports every domain's tables so that metadata (and Alembic) sees them all."""
 
 from jiesu.analytics.models import EarlyWarning, MonthlyTopic
+from jiesu.callers.models import CallerFlag
 from jiesu.city.models import (
     Area,
     CalendarYear,
@@ -36,6 +37,7 @@ from jiesu.nlp.tables import ClassifierVersion
 from jiesu.notify.models import DeliveryAttempt, Notification
 from jiesu.people.models import ApiToken, User
 from jiesu.privacy.models import AuditDigest, EventRedaction, PersonalDataRead, PrivacyPurge
+from jiesu.surge.models import SurgeAttachment, SurgeCase, SurgeEvent
 from jiesu.workflow.models import Contact, Event, ServiceRequest
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "CalendarYear",
     "CallbackAttempt",
     "CallbackTask",
+    "CallerFlag",
     "Category",
     "City",
     "CityPackLoad",
@@ -85,6 +88,9 @@ __all__ = [
     "SensorRule",
     "ServiceRequest",
     "Summons",
+    "SurgeAttachment",
+    "SurgeCase",
+    "SurgeEvent",
     "User",
     "VerificationCode",
 ]

@@ -21,10 +21,12 @@ from jiesu.dispatch.directory import Directory, directory
 from jiesu.dispatch.engine import Case, Decision, decide
 from jiesu.dispatch.learning import router_for
 from jiesu.dispatch.models import Assignment, DispatchCatalogue
+from jiesu.dispatch.overlay import decide_with_overlay, event_catalogue
 from jiesu.errors import Conflict, NotFound
 from jiesu.kit.cache import PerDatabase
 from jiesu.kit.timelimits import TimeLimit, due_at
 from jiesu.logs import get_logger
+from jiesu.surge.rules import active_overlay
 from jiesu.workflow.models import ServiceRequest
 from jiesu.workflow.transitions import OPEN_STATUSES
 
@@ -171,14 +173,35 @@ def decide_for(
     catalogue: Catalogue | None = None,
     category: str | None = None,
     urgency: str | None = None,
+    now: datetime | None = None,
 ) -> Decision:
-    """The decision for a request; ``category``/``urgency`` as a dispatcher is about to set them."""
+    """The decision for a request; ``category``/``urgency`` as a dispatcher is about to set them.
+    A request of a lasting event gets the event's temporary rules first (dispatch/overlay.py)."""
     d = directory(session)
     cat = catalogue if catalogue is not None else active_catalogue(session)
     case = case_of(session, request, tz)
     if category is not None or urgency is not None:
         case = replace(case, category=category or case.category, urgency=urgency or case.urgency)
-    return decide(cat, d, case, router=router_for(session, d), load=open_load(session, d))
+    router, load = router_for(session, d), open_load(session, d)
+    overlay = active_overlay(session, request, now)
+    if overlay is None:
+        return decide(cat, d, case, router=router, load=load)
+    try:
+        temporary = event_catalogue(overlay.rules, d, event_id=overlay.event_id)
+    except CatalogueError as exc:
+        # Checked when declared; a unit or area retired since must not stop dispatch.
+        log.warning("surge.rules.stale", event_id=overlay.event_id, problems=exc.problems[:5])
+        temporary = EMPTY
+    return decide_with_overlay(
+        cat,
+        temporary,
+        d,
+        case,
+        event_name=overlay.name,
+        limits=overlay.limits,
+        router=router,
+        load=load,
+    )
 
 
 def dispatch_record(

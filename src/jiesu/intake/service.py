@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jiesu.callers.service import note_repeat_at_intake
 from jiesu.city.service import CityContext, find_area, find_category
 from jiesu.dispatch.auto import dispatch_at_intake
 from jiesu.errors import BadInput, Forbidden
@@ -17,6 +18,7 @@ from jiesu.nlp.understand import understand
 from jiesu.nlp.urgency import more_urgent
 from jiesu.notify.triggers import on_event as notify_event
 from jiesu.people.service import Actor
+from jiesu.surge.attach import attach_at_intake
 from jiesu.workflow.events import append_event
 from jiesu.workflow.models import Contact, ServiceRequest
 
@@ -143,6 +145,11 @@ def submit_request(
         notify_event(session, req, received)
     session.flush()
     log.info("request.received", ticket=req.ticket, channel=req.channel, actor=actor.name)
+    if live:
+        # Before dispatch: a request of a lasting event is dispatched by the event's rules.
+        attach_at_intake(session, req, now=now)
+        # The same caller again about the same unsolved problem is raised, not buried.
+        note_repeat_at_intake(session, req, now=now)
     if live and auto_dispatch:
         dispatch_at_intake(session, req, now=now, ctx=ctx)
     return req, True

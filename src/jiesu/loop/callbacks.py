@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
+from jiesu.callers.profile import flagged
 from jiesu.errors import BadInput, Conflict, JiesuError, NotFound
 from jiesu.loop.models import CallbackAttempt, CallbackTask
 from jiesu.loop.policy import DEFAULT_POLICY, LoopPolicy
@@ -50,6 +51,13 @@ def _vulnerable(session: Session, req: ServiceRequest) -> bool:
     return any(r.get("code") == "vulnerable" for r in urgency.get("reasons") or [])
 
 
+def _repeat(session: Session, req: ServiceRequest) -> bool:
+    found = session.scalar(
+        select(Event.id).where(Event.request_id == req.id, Event.kind == "repeat_caller").limit(1)
+    )
+    return found is not None
+
+
 def priority_of(
     session: Session, req: ServiceRequest, policy: LoopPolicy = DEFAULT_POLICY
 ) -> tuple[int, list[str]]:
@@ -59,6 +67,10 @@ def priority_of(
         "angry": req.sentiment is not None and req.sentiment <= policy.angry_below,
         "reopened": req.reopen_count > 0,
         "vulnerable": _vulnerable(session, req),
+        # An operator noted the caller as vulnerable (with consent), or they called again
+        # about the same unsolved problem (jiesu.callers).
+        "vulnerable_caller": flagged(session, req),
+        "repeat_caller": _repeat(session, req),
         "urgent": req.urgency_score is not None and req.urgency_score >= policy.urgent_score,
         "heat": req.heat > 1,
         "overdue": req.handling_overdue,

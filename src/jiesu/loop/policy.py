@@ -34,6 +34,8 @@ class LoopPolicy:
             "angry": 20,
             "reopened": 25,
             "vulnerable": 20,
+            "vulnerable_caller": 25,
+            "repeat_caller": 15,
             "urgent": 15,
             "heat": 5,  # per extra caller, at most heat_cap
             "overdue": 10,

@@ -28,6 +28,7 @@ FAMILIES = (
     "exclusions",
     "dispatch",
     "analytics",
+    "surge",
     "me",
 )
 _SCOPE = re.compile(r"^(?P<family>[a-z*]+):(?P<access>read|write|\*)$")

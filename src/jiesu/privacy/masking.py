@@ -24,6 +24,17 @@ def payload_for(role: str, payload: dict[str, Any]) -> dict[str, Any]:
     return {k: mask_text(v) if isinstance(v, str) else v for k, v in payload.items()}
 
 
+# Events whose reason is about the caller's situation (health, living alone): only those who
+# call people back read it; others see that a note was made, not what it says.
+PROFILE_EVENTS = frozenset({"caller_flagged", "caller_unflagged"})
+
+
+def event_payload_for(role: str, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    if kind in PROFILE_EVENTS and role not in CONTACT_ROLES and payload.get("reason"):
+        payload = {**payload, "reason": "***"}
+    return payload_for(role, payload)
+
+
 def mask_name(name: str) -> str:
     if not name:
         return ""

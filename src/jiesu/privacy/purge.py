@@ -26,16 +26,17 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from jiesu.callers.models import CallerFlag
 from jiesu.dispatch.models import Dispute, Summons
 from jiesu.errors import NotFound
 from jiesu.evidence.models import EvidenceFile
 from jiesu.loop.models import CallbackAttempt, CallbackTask, ScoringExclusion
 from jiesu.notify.models import Notification
 from jiesu.privacy.audit import hash_of
-from jiesu.privacy.masking import mask_email, mask_name, mask_phone
+from jiesu.privacy.masking import PROFILE_EVENTS, mask_email, mask_name, mask_phone
 from jiesu.privacy.models import EventRedaction, PrivacyPurge
 from jiesu.privacy.pii import mask_text
 from jiesu.privacy.redactions import seal
@@ -186,6 +187,8 @@ def purge_batch(
             run.contacts += 1
         req.purged_at = req.updated_at = now
     run.texts += _purge_side_tables(session, known)
+    # A caller flag lives as long as the contact it hangs on (jiesu.callers).
+    session.execute(delete(CallerFlag).where(CallerFlag.request_id.in_(list(known))))
     run.events += _redact_events(session, run, {r.id: r.ticket for r in requests}, known)
     run.requests += len(requests)
     session.flush()
@@ -266,6 +269,9 @@ def _redact_events(
         select(Event).where(Event.request_id.in_(list(tickets))).order_by(Event.id)
     ):
         payload = _mask_tree(event.payload or {}, known[event.request_id])
+        if event.kind in PROFILE_EVENTS and payload.get("reason"):
+            # Why a caller was noted as vulnerable is about the person, not the case.
+            payload = {**payload, "reason": "[removed]"}
         if payload == (event.payload or {}):
             continue
         event.payload = payload  # a new object: the JSON column sees the change

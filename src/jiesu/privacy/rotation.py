@@ -1,5 +1,5 @@
-"""Key rotation: every contact and every second-factor secret re-encrypted under the newest
-key, a batch at a time.
+"""Key rotation: every contact, caller flag and second-factor secret re-encrypted under the
+newest key, a batch at a time.
 
 Which rows are left is in the rows themselves (``contacts.key_id``), so a rotation needs no
 state of its own: stopped halfway, it is run again and carries on; run twice, the second finds
@@ -16,6 +16,7 @@ from sqlalchemy import Text, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
+from jiesu.callers.models import SEALED, CallerFlag
 from jiesu.people.models import User
 from jiesu.privacy.contacts import PERSONAL_FIELDS
 from jiesu.privacy.crypto import Keyring
@@ -27,14 +28,11 @@ BATCH = 500
 
 def rows_by_key(session: Session) -> Counter[str]:
     """How many contacts each key id still holds."""
-    return Counter(
-        {
-            kid or "?": n
-            for kid, n in session.execute(
-                select(Contact.key_id, func.count()).group_by(Contact.key_id)
-            )
-        }
-    )
+    out: Counter[str] = Counter()
+    for model in (Contact, CallerFlag):
+        for kid, n in session.execute(select(model.key_id, func.count()).group_by(model.key_id)):
+            out[kid or "?"] += n
+    return out
 
 
 SECRETS = ("totp_secret", "totp_pending")
@@ -60,9 +58,12 @@ def secrets_by_key(session: Session) -> Counter[str]:
 
 def left_to_rotate(session: Session) -> int:
     newest = active_keyring().newest.kid
-    contacts = session.scalar(select(func.count()).where(Contact.key_id != newest)) or 0
+    rows = sum(
+        session.scalar(select(func.count()).select_from(m).where(m.key_id != newest)) or 0
+        for m in (Contact, CallerFlag)
+    )
     users = sum(1 for kids in _secret_keys(session).values() if kids != {newest})
-    return contacts + users
+    return rows + users
 
 
 def rotate_secrets(session: Session) -> int:
@@ -91,5 +92,15 @@ def rotate_batch(session: Session, *, limit: int = BATCH) -> int:
         for field in PERSONAL_FIELDS:
             getattr(contact, field)
         contact.key_id = newest
+    flags = session.scalars(
+        select(CallerFlag)
+        .where(CallerFlag.key_id != newest)
+        .order_by(CallerFlag.id)
+        .limit(max(0, limit - len(rows)))
+    ).all()
+    for flag in flags:
+        for field in SEALED:
+            getattr(flag, field)
+        flag.key_id = newest
     session.flush()
-    return secrets + len(rows)
+    return secrets + len(rows) + len(flags)

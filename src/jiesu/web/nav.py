@@ -32,6 +32,7 @@ STAFF_NAV: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("/desk/rates", "考评排名", "Rates", ("supervisor", "analyst", "admin", "handler")),
     ("/desk/hot", "热点", "Hot issues", ("supervisor", "analyst", "admin")),
     ("/desk/warnings", "预警", "Warnings", ("supervisor", "analyst", "admin")),
+    ("/desk/surge", "突发事件", "Events", ("supervisor", "analyst", "admin", "dispatcher")),
     ("/desk/topics", "每月一题", "Monthly topic", ("supervisor", "analyst", "admin")),
     ("/desk/heat", "热力图", "Heat map", ("supervisor", "analyst", "admin")),
     ("/desk/consult", "议事", "Consultations", ("supervisor", "analyst", "admin")),

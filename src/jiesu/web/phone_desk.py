@@ -9,7 +9,7 @@ Three ways out of one form: a work order (the usual), a consultation answered on
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jiesu.callers.profile import Profile, hashes_of, profile
 from jiesu.city.models import URGENCY_CLASSES, Area
 from jiesu.city.service import city_context, find_area, find_category
 from jiesu.deps import DB, ClockDep, write
@@ -25,19 +26,17 @@ from jiesu.errors import JiesuError
 from jiesu.intake.schemas import RequestIn
 from jiesu.intake.service import submit_request
 from jiesu.nlp.understand import scored_text, understand
-from jiesu.privacy.contacts import phone_hashes
+from jiesu.surge.script import Script, scripts_for
 from jiesu.web.forms import FormErrors, form_dict
 from jiesu.web.render import render
 from jiesu.web.requests import INTERNAL_STATUS, pickers
 from jiesu.web.session import WebActor, need
-from jiesu.workflow.models import Contact, ServiceRequest
 from jiesu.workflow.present import understanding_out
 from jiesu.workflow.schemas import CategorySuggestion, UnderstandingOut
 from jiesu.workflow.service import apply_action
 
 router = APIRouter(include_in_schema=False)
 DESK = ("operator", "supervisor", "admin")
-HISTORY = 10
 URGENCY_NAMES = {
     "emergency": ("紧急", "emergency"),
     "utility": ("水电气热", "utilities"),
@@ -50,36 +49,32 @@ URGENCY_NAMES = {
 class Reading:
     suggestions: list[CategorySuggestion]
     understanding: UnderstandingOut
-    history: list[tuple[str, str, str, Any]]  # ticket, title, status, received_at
+    # The caller's earlier requests with their outcomes, and open flags (jiesu.callers).
+    caller: Profile
+    # Scripts (口径) of lasting events that this call's place or words match.
+    scripts: list[Script] = field(default_factory=list)
 
 
-def _history(s: Session, phone: str) -> list[tuple[str, str, str, Any]]:
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    if len(digits) < 7:
-        return []  # too few digits to be a caller; do not list strangers' requests
-    rows = s.execute(
-        select(
-            ServiceRequest.ticket,
-            ServiceRequest.title,
-            ServiceRequest.status,
-            ServiceRequest.received_at,
-        )
-        .join(Contact, Contact.request_id == ServiceRequest.id)
-        # By the blind index: the numbers are encrypted, and "138 0013 8000" is 13800138000.
-        .where(Contact.phone_hash.in_(phone_hashes(phone)))
-        .order_by(ServiceRequest.received_at.desc())
-        .limit(HISTORY)
-    ).all()
-    return [(t, title, st, at) for t, title, st, at in rows]
+def _caller(s: Session, phone: str) -> Profile:
+    # By the blind index: the numbers are encrypted, and "138 0013 8000" is 13800138000;
+    # fewer than 7 digits are no caller yet, and strangers' requests are not listed.
+    return profile(s, hashes_of(phone), role="operator")
 
 
 def read_call(s: Session, values: dict[str, str], now: Any) -> Reading:
     """What intake would read in the words typed so far; nothing is recorded."""
     ctx = city_context(s)
     text = values.get("text", "").strip()
-    history = _history(s, values.get("phone", ""))
+    caller = _caller(s, values.get("phone", ""))
+    scripts = scripts_for(
+        s,
+        text=text[:10_000],
+        area=values.get("area") or None,
+        category=values.get("category") or None,
+        now=now,
+    )
     if not text:
-        return Reading([], UnderstandingOut(), history)
+        return Reading([], UnderstandingOut(), caller, scripts)
     category = area = None
     try:
         category = find_category(s, values["category"]) if values.get("category") else None
@@ -100,7 +95,8 @@ def read_call(s: Session, values: dict[str, str], now: Any) -> Reading:
     return Reading(
         [CategorySuggestion(**sg) for sg in payload["suggestions"]],
         understanding_out(payload, scored_text("", text)),
-        history,
+        caller,
+        scripts,
     )
 
 

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jiesu.callers.profile import view_for as caller_view
 from jiesu.city.models import Category, HandlingUnit
 from jiesu.city.service import city_context, find_area, find_category, find_unit
 from jiesu.deps import DB, ClockDep, write
@@ -97,6 +98,14 @@ def step_names() -> dict[str, tuple[str, str]]:
     names["exclusion_refused"] = ("不同意不纳入考核", "kept in scoring")
     names["overdue"] = ("超时", "overdue")
     names["evidence"] = ("添加照片或文件", "photo or file added")
+    names["repeat_caller"] = ("重复来电（同一问题未解决）", "calls again, same problem unsolved")
+    names["caller_flagged"] = ("标记为困难群体", "caller noted as vulnerable")
+    names["caller_unflagged"] = ("取消困难群体标记", "vulnerable note removed")
+    names["surge_attached"] = ("并入突发事件主工单", "attached to an event's master case")
+    names["surge_caller"] = ("来电并入", "a caller attached")
+    names["surge_declared"] = ("宣布突发事件，临时规则生效", "event declared, temporary rules on")
+    names["surge_bulk_reply"] = ("统一答复", "one reply to every caller")
+    names["surge_ended"] = ("事件结束，规则恢复常规", "event ended, usual rules back")
     return names
 
 
@@ -190,15 +199,18 @@ async def _detail_page(
 ) -> HTMLResponse:
     now = clock.now()
 
-    def work(s: Session) -> tuple[RequestOut, Pickers, list[dict[str, Any]]]:
+    def work(s: Session) -> tuple[RequestOut, Pickers, list[dict[str, Any]], dict[str, Any] | None]:
         ctx = city_context(s)
         req = get_by_ticket(s, ticket)
         can_view(actor, req)
         files = [file_view(f, "/desk/files") for f in visible_files(s, req, actor)]
-        return detail(s, req, ctx.tz, actor, now, purpose="web.request"), pickers(s), files
+        out = detail(s, req, ctx.tz, actor, now, purpose="web.request")
+        return out, pickers(s), files, caller_view(s, req, actor.role)
 
     # A full view of the contact is a recorded read, committed with the page.
-    out, picks, files = await (write(db, work) if sees_contacts(actor) else db.run_sync(work))
+    out, picks, files, caller = await (
+        write(db, work) if sees_contacts(actor) else db.run_sync(work)
+    )
     return render(
         request,
         "staff/request.html",
@@ -208,6 +220,7 @@ async def _detail_page(
         files=files,
         file_stages=[st for st in STAGES if actor.role in ADDERS[st]],
         accept=ACCEPT,
+        caller=caller,
         forms=[FORMS[a] for a in out.allowed_actions if a in FORMS],
         errors=errors or FormErrors(),
         failed=failed,

@@ -24,6 +24,7 @@ def tick() -> None:
         f"overdue: {result.response_overdue} response, {result.handling_overdue} handling, "
         f"{result.summons_overdue} summoned units not reported; "
         f"call-backs created: {result.callbacks_created}; closed {result.closed},"
-        f" reopened {result.reopened}; audit digests written: {result.digests};"
+        f" reopened {result.reopened}; events ended: {result.events_ended};"
+        f" audit digests written: {result.digests};"
         f" units told of requests nearly due: {result.due_soon}"
     )

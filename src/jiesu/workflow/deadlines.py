@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.orm import object_session
+
 from jiesu.city.service import CityContext
 from jiesu.errors import ConfigError
 from jiesu.kit.calendar import CalendarRangeError
 from jiesu.kit.timelimits import TimeLimit, due_at
+from jiesu.surge.rules import active_overlay
 from jiesu.workflow.models import ServiceRequest
 
 
@@ -25,6 +28,14 @@ def start_clock(
     with less time than the first had — except on reopen, which starts a fresh cycle.
     """
     response_limit, handling_limit = ctx.limits(request.urgency, request.category)
+    # A lasting event's temporary limits replace the usual ones for its own requests.
+    session = object_session(request)
+    overlay = active_overlay(session, request, now) if session is not None else None
+    if overlay is not None:
+        if overlay.response_limit:
+            response_limit = TimeLimit.parse(overlay.response_limit)
+        if overlay.handling_limit:
+            handling_limit = TimeLimit.parse(overlay.handling_limit)
     # A dispatch rule may set its own limits (e.g. a shorter one for a company's hotline).
     if overrides[0]:
         response_limit = TimeLimit.parse(overrides[0])

@@ -18,7 +18,13 @@ from jiesu.kit.clock import utcnow
 from jiesu.nlp.understand import scored_text
 from jiesu.people.service import Actor
 from jiesu.privacy.contacts import shown_fields
-from jiesu.privacy.masking import mask_email, mask_name, mask_phone, payload_for, text_for
+from jiesu.privacy.masking import (
+    event_payload_for,
+    mask_email,
+    mask_name,
+    mask_phone,
+    text_for,
+)
 from jiesu.privacy.reads import Shown, record_reads, sees_contacts
 from jiesu.workflow.models import Event, ServiceRequest
 from jiesu.workflow.schemas import (
@@ -173,7 +179,7 @@ def detail(
                 actor=e.actor,
                 from_status=e.from_status,
                 to_status=e.to_status,
-                payload=payload_for(role, e.payload),
+                payload=event_payload_for(role, e.kind, e.payload),
             )
             for e in events
         ],

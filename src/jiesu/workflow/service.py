@@ -84,7 +84,9 @@ def _dispatch(s: Step) -> dict[str, Any]:
         raise BadInput("urgency", f"must be one of {', '.join(URGENCY_CLASSES)}")
     # What the catalogue (or the learned router) says, for the category and urgency as they
     # will be after this action; the person may follow it or overrule it.
-    decision = decide_for(s.session, req, s.ctx.tz, category=category.code, urgency=urgency)
+    decision = decide_for(
+        s.session, req, s.ctx.tz, category=category.code, urgency=urgency, now=s.now
+    )
     unit_code = s.text("unit", required=False)
     if unit_code is None:
         if decision.unit is None:
@@ -193,14 +195,21 @@ def _reply(s: Step) -> dict[str, Any]:
     assert text is not None
     # The call-back is owed from the moment the unit answers (回访 follows every 答复).
     ensure_callback_task(s.session, req, s.now, "replied")
+    # A reply sent to every caller of an event's master case says so (surge/service.py) and
+    # carries the quality record its text got once: checked against each sibling, the same
+    # text would read as copy-paste. The API's reply body can carry neither key.
+    via, quality = s.params.get("via"), s.params.get("quality")
+    bulk = isinstance(via, dict) and isinstance(quality, dict)
     payload: dict[str, Any] = {
         "unit": _unit_code(req),
         "text": text,
         "late": late,
-        "quality": check_reply(s.session, req, text),
+        "quality": quality if bulk else check_reply(s.session, req, text),
     }
     if files := take_for_action(s.session, req, s.params.get("files"), "reply"):
         payload["files"] = files
+    if bulk:
+        payload["via"] = via
     return payload
 
 
@@ -492,6 +501,8 @@ class TickResult:
     summons_overdue: int = 0
     # Units told of requests nearly due (notifications written, not yet sent).
     due_soon: int = 0
+    # Declared events ended at their end time (surge mode).
+    events_ended: int = 0
 
 
 def mark_overdue(session: Session, *, now: datetime) -> TickResult:

@@ -122,6 +122,7 @@ def test_handling_any_payload_records_the_message_and_never_raises(
 ) -> None:
     # The whole path the listener takes, against the database: every message is kept.
     @given(payloads | alarm_like.map(lambda d: _dumps({"sensor": "SMK-0001", **d})))
+    @example(b"D\xff`r\x00\xc30")  # not UTF-8 and a NUL: PostgreSQL's text refused it once
     @settings(
         max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
     )

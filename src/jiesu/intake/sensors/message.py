@@ -52,6 +52,8 @@ def decode(payload: bytes | str) -> tuple[str, Refused | None]:
     else:
         raw = payload
         text = payload.decode("utf-8", errors="replace")
+    # PostgreSQL's text cannot hold NUL: a broken message must still be kept for review.
+    text = text.replace("\x00", "\ufffd")
     if len(raw) > MAX_PAYLOAD:
         return text[:MAX_PAYLOAD], Refused(
             "payload", f"{len(raw):,} bytes; the limit is {MAX_PAYLOAD:,}"
