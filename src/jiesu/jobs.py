@@ -17,6 +17,7 @@ from jiesu.city.service import city_context
 from jiesu.config import Settings
 from jiesu.db.engine import make_engine, make_sessionmaker, session_scope
 from jiesu.dispatch.actions import mark_summons_overdue
+from jiesu.kb.reminders import remind_owners
 from jiesu.kb.service import expire_articles
 from jiesu.loop.service import run_loop_tick
 from jiesu.notify.delivery import Policy, SendResult, send_due
@@ -32,7 +33,9 @@ def run_tick(session: Session, *, now: datetime, due_soon_hours: float = 4.0) ->
     ctx = city_context(session)
     result = mark_overdue(session, now=now)
     result.summons_overdue = mark_summons_overdue(session, now=now)
-    expire_articles(session, now.astimezone(ctx.tz).date())
+    today = now.astimezone(ctx.tz).date()
+    expire_articles(session, today)
+    result.articles_reminded = remind_owners(session, today=today, now=now)
     loop = run_loop_tick(session, now=now)
     # Events past their end time end here, their rules off and their reports kept.
     result.events_ended = len(end_due(session, now=now))

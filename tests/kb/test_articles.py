@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jiesu.errors import BadInput, Forbidden, NotFound
 from jiesu.kb.models import KbArticleVersion
+from jiesu.kb.reminders import remind_owners
 from jiesu.kb.service import (
     ArticleFields,
     expire_articles,
@@ -18,6 +20,8 @@ from jiesu.kb.service import (
     update_article,
 )
 from jiesu.kit.clock import FixedClock
+from jiesu.notify.models import Notification
+from jiesu.notify.templates import render_message
 from kbkit import HEATING, PARKING, TODAY, article
 
 from factories import make_world
@@ -103,3 +107,17 @@ def test_expired_articles_leave_the_public_and_their_owners_are_reminded(
     # The tick marks it once its day has passed.
     assert expire_articles(session, TODAY + timedelta(days=11)) == 1
     assert soon.status == "expired"
+
+    # Owners hear of it on their desk: once entering the last 30 days, once run out.
+    now = clock.now()
+    assert remind_owners(session, today=TODAY, now=now) == 2
+    assert remind_owners(session, today=TODAY, now=now) == 0  # told once
+    told = session.scalars(select(Notification).order_by(Notification.id)).all()
+    assert [(n.kind, n.recipient_kind, n.recipient) for n in told] == [
+        ("article_expiring", "unit", "ST-110101001"),
+        ("article_expiring", "unit", "ST-110101008"),
+    ]
+    subject, body = render_message(told[0].kind, "zh-CN", told[0].context)
+    assert "供暖期暖气不热怎么办" in subject and "已过期 1 天" in body
+    assert "10 day(s) from now" in render_message(told[1].kind, "en", told[1].context)[1]
+    assert remind_owners(session, today=TODAY + timedelta(days=11), now=now) == 1  # run out now

@@ -144,7 +144,7 @@ def test_every_template_renders_in_both_languages(locale: str) -> None:
         "ticket": "20261102-ABC123", "title": "路灯坏了", "link": "https://x/t/1/2",
         "text": "已修好", "unit_name": "东华门街道", "due": "2026-11-05T18:00", "reason": None,
         "by_unit": None, "what": "路灯 / 东城区", "reason_zh": "激增", "reason_en": "surge",
-        "observed": 40, "expected": None,
+        "observed": 40, "expected": None, "valid_until": "2026-12-01", "days_left": 3,
     }  # fmt: skip
     for kind in KINDS:
         subject, body = render_message(kind, locale, ctx)

@@ -19,6 +19,7 @@ KINDS = (
     "returned",
     "whistled",
     "due_soon",
+    "article_expiring",
     "surge",
     "warning",
 )

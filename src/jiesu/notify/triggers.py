@@ -204,6 +204,25 @@ def due_soon(session: Session, *, now: datetime, hours: float) -> int:
     return made
 
 
+def remind_unit(
+    session: Session, *, key: str, kind: str, unit: str, now: datetime, context: dict[str, Any]
+) -> bool:
+    """A message to a unit's desk outbox, once per ``key`` (other domains' reminders)."""
+    return (
+        _add(
+            session,
+            key=key,
+            kind=kind,
+            recipient_kind="unit",
+            recipient=unit,
+            channel="desk",
+            now=now,
+            context=context,
+        )
+        is not None
+    )
+
+
 def on_warning(session: Session, warning: EarlyWarning, now: datetime) -> None:
     """Supervisors hear of a new early warning (a surge, or a recurring problem)."""
     what = (

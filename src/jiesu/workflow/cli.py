@@ -26,5 +26,6 @@ def tick() -> None:
         f"call-backs created: {result.callbacks_created}; closed {result.closed},"
         f" reopened {result.reopened}; events ended: {result.events_ended};"
         f" audit digests written: {result.digests};"
-        f" units told of requests nearly due: {result.due_soon}"
+        f" units told of requests nearly due: {result.due_soon};"
+        f" owners reminded of articles running out: {result.articles_reminded}"
     )

@@ -503,6 +503,8 @@ class TickResult:
     due_soon: int = 0
     # Declared events ended at their end time (surge mode).
     events_ended: int = 0
+    # Owner units reminded of knowledge articles running out (messages written).
+    articles_reminded: int = 0
 
 
 def mark_overdue(session: Session, *, now: datetime) -> TickResult:
