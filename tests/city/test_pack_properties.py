@@ -32,6 +32,13 @@ junk = (
 )  # fmt: skip
 cell_junk = st.text(max_size=12) | st.sampled_from(["", "|", "||x", "nan", "inf", "-1e999", "0"])
 
+# city.yaml with one urgency class written as text instead of a mapping.
+_URGENCY_AS_TEXT = (
+    (DEMO_PACK / "city.yaml")
+    .read_bytes()
+    .replace("general:   {name: 一般, response: 24h, handling: 7wd}".encode(), b"general: 24h")
+)
+
 
 @st.composite
 def broken_packs(draw: st.DrawFn) -> tuple[str, bytes | None, tuple[str, ...]]:
@@ -76,6 +83,8 @@ def _apply(folder: Path, change: tuple[str, bytes | None, tuple[str, ...]]) -> N
 @example(("areas.geojson", b'{"features": [1]}', ("replace",)))
 @example(("units.csv", b"code,name\n" + b'"' + b"x" * 200_000, ("replace",)))
 @example(("areas.csv", (DEMO_PACK / "areas.csv").read_bytes().replace(b",39.", b",nan"), ("x",)))
+# An urgency class that is not a mapping (a line cut short) crashed the categories' defaults.
+@example(("city.yaml", _URGENCY_AS_TEXT, ("x",)))
 @settings(
     max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

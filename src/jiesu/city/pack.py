@@ -381,9 +381,13 @@ def _read_categories(path: Path, city: dict[str, Any], problems: list[str]) -> l
             row.handling_limit = row.handling_limit or up.handling_limit
         seen[code] = row
         rows.append(row)
-    classes = city.get("urgency_classes") or {}
+    # A malformed urgency_classes (or one class) is already a listed problem of city.yaml:
+    # here it simply gives no default limits rather than a traceback.
+    classes = city.get("urgency_classes")
+    classes = classes if isinstance(classes, dict) else {}
     for row in rows:
-        spec = classes.get(row.urgency) or {}
+        spec = classes.get(row.urgency)
+        spec = spec if isinstance(spec, dict) else {}
         row.response_limit = row.response_limit or str(spec.get("response") or "")
         row.handling_limit = row.handling_limit or str(spec.get("handling") or "")
     return rows
