@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -31,6 +32,13 @@ REQUIRE_PG = os.environ.get("JIESU_REQUIRE_PG") == "1"
 # test's session decrypt in the server and CLI it drives. A published key, only for tests.
 TEST_DATA_KEY = "dGVzdC1vbmx5LWRhdGEta2V5LWZvci1qaWVzdS10ZXM="
 os.environ.setdefault("JIESU_DATA_KEY", TEST_DATA_KEY)
+
+# Property tests (hypothesis, schemathesis) draw the same examples on every run by default, so
+# a red run is the change's doing, not the draw's; the examples that once found a fault are
+# kept as @example. JIESU_HYPOTHESIS=explore draws new ones each run, to hunt for more.
+hypothesis_settings.register_profile("repeatable", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("explore", derandomize=False, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("JIESU_HYPOTHESIS", "repeatable"))
 
 
 def _private_schema(url: str) -> str:
